@@ -1,0 +1,62 @@
+"""sessionkit groups the events of conversations between people and AI systems into sessions.
+
+The rules are in ``docs/rules.md``. Feed time-ordered :class:`Event` values into a
+:class:`Sessionizer` (or call :func:`sessionize` on a list of them) and read the sessions back.
+"""
+
+from __future__ import annotations
+
+from sessionkit._assembly import SessionAssembly, build_thread_tree, sessionize
+from sessionkit._errors import (
+    InvalidEventError,
+    InvalidRulesError,
+    OutOfOrderError,
+    RejectedEventError,
+    SessionClosedError,
+    SessionIdConflictError,
+    SessionkitError,
+)
+from sessionkit._model import (
+    Assignment,
+    ClosedSession,
+    CloseReason,
+    Event,
+    GroupingRule,
+    Participant,
+    ParticipantKind,
+    Session,
+    SessionStatus,
+    ThreadNode,
+)
+from sessionkit._rules import SESSION_ID_NAMESPACE, Rules, derive_session_id
+from sessionkit._sessionizer import Sessionizer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SESSION_ID_NAMESPACE",
+    "Assignment",
+    "CloseReason",
+    "ClosedSession",
+    "Event",
+    "GroupingRule",
+    "InvalidEventError",
+    "InvalidRulesError",
+    "OutOfOrderError",
+    "Participant",
+    "ParticipantKind",
+    "RejectedEventError",
+    "Rules",
+    "Session",
+    "SessionAssembly",
+    "SessionClosedError",
+    "SessionIdConflictError",
+    "SessionStatus",
+    "Sessionizer",
+    "SessionkitError",
+    "ThreadNode",
+    "__version__",
+    "build_thread_tree",
+    "derive_session_id",
+    "sessionize",
+]

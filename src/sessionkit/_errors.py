@@ -1,0 +1,118 @@
+"""The exceptions sessionkit raises: one hierarchy under :class:`SessionkitError`.
+
+Every error that concerns an event names it (``event``) and carries a short, stable ``reason``
+code that scripts can count, e.g. ``"out_of_order"`` or ``"session_closed"``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from sessionkit._model import Event
+
+__all__ = [
+    "InvalidEventError",
+    "InvalidRulesError",
+    "OutOfOrderError",
+    "RejectedEventError",
+    "SessionClosedError",
+    "SessionIdConflictError",
+    "SessionkitError",
+]
+
+
+class SessionkitError(Exception):
+    """Base class of every error sessionkit raises on purpose."""
+
+
+class InvalidEventError(SessionkitError, ValueError):
+    """An :class:`~sessionkit.Event` or a :class:`~sessionkit.Participant` got a bad value.
+
+    Raised at construction, so a malformed event never reaches a Sessionizer. ``subject`` is
+    ``"event"`` or ``"participant"``, ``subject_id`` the id the caller gave (possibly empty),
+    ``field`` the offending field and ``problem`` what is wrong with it.
+    """
+
+    def __init__(self, subject: str, subject_id: object, field: str, problem: str) -> None:
+        self.subject = subject
+        self.subject_id = subject_id
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{subject} {subject_id!r}: {field} {problem}")
+
+
+class InvalidRulesError(SessionkitError, ValueError):
+    """:class:`~sessionkit.Rules` got a bad value (e.g. a window that is not positive)."""
+
+
+class RejectedEventError(SessionkitError, ValueError):
+    """The Sessionizer refused an event; its state is exactly as it was before the call.
+
+    ``event`` is the refused event (``None`` when ``advance`` was refused), ``reason`` a stable
+    code naming the rule that refused it.
+    """
+
+    #: A short, stable code for the rule that refused the event.
+    reason: ClassVar[str] = "rejected"
+
+    def __init__(self, message: str, event: Event | None) -> None:
+        self.event = event
+        super().__init__(message)
+
+
+class OutOfOrderError(RejectedEventError):
+    """An event (or ``advance``) went back in time: earlier than the latest time already seen.
+
+    ``at`` is the time that was refused and ``now`` the Sessionizer's current time.
+    """
+
+    reason: ClassVar[str] = "out_of_order"
+
+    def __init__(self, event: Event | None, at: datetime, now: datetime) -> None:
+        self.at = at
+        self.now = now
+        what = f"event {event.id!r}" if event is not None else "advance"
+        super().__init__(
+            f"{what} at {at.isoformat()} is earlier than the current time {now.isoformat()}; "
+            "events must be fed in time order",
+            event,
+        )
+
+
+class SessionClosedError(RejectedEventError):
+    """An event was sent to a session that has already closed; closed sessions never reopen.
+
+    ``session_id`` names the closed session and ``closed_at`` says when it closed.
+    """
+
+    reason: ClassVar[str] = "session_closed"
+
+    def __init__(self, event: Event, session_id: str, closed_at: datetime | None, how: str) -> None:
+        self.session_id = session_id
+        self.closed_at = closed_at
+        when = f" at {closed_at.isoformat()}" if closed_at is not None else ""
+        super().__init__(
+            f"event {event.id!r} at {event.at.isoformat()} {how} session {session_id!r}, "
+            f"which closed{when}",
+            event,
+        )
+
+
+class SessionIdConflictError(RejectedEventError):
+    """A new implicit session would get the id of a session that is already open.
+
+    Only possible when a caller hands out, as an explicit session id, the id sessionkit derives for
+    another event (see ``docs/rules.md``, rule 9).
+    """
+
+    reason: ClassVar[str] = "session_id_conflict"
+
+    def __init__(self, event: Event, session_id: str) -> None:
+        self.session_id = session_id
+        super().__init__(
+            f"event {event.id!r} at {event.at.isoformat()} would start session {session_id!r}, "
+            "but a session with that id is already open",
+            event,
+        )

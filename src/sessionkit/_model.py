@@ -1,0 +1,254 @@
+"""The value types of sessionkit: participants, events, sessions, thread trees and assignments.
+
+All of them are small frozen ``attrs`` classes: built once, validated at construction, never
+mutated (use :func:`attrs.evolve` to get a changed copy).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import NamedTuple
+
+import attrs
+
+from sessionkit._errors import InvalidEventError
+
+__all__ = [
+    "Assignment",
+    "CloseReason",
+    "ClosedSession",
+    "Event",
+    "GroupingRule",
+    "Participant",
+    "ParticipantKind",
+    "Session",
+    "SessionStatus",
+    "ThreadNode",
+]
+
+
+class ParticipantKind(enum.Enum):
+    """Who takes part in a conversation."""
+
+    #: A person.
+    USER = "user"
+    #: An AI agent acting on a user's behalf (or on another agent's).
+    AGENT = "agent"
+    #: A language model, called by a user or an agent.
+    LLM = "llm"
+    #: A tool an agent calls (a search, an MCP server, a function).
+    TOOL = "tool"
+    #: A memory an agent reads or writes.
+    MEMORY = "memory"
+    #: The start-up of an agent: its configuration and first context.
+    INITIALIZATION = "initialization"
+
+
+class SessionStatus(enum.Enum):
+    """Whether a session still accepts events."""
+
+    #: The session accepts more events.
+    OPEN = "open"
+    #: The session is closed for good; more content for it is an error.
+    CLOSED = "closed"
+
+
+class CloseReason(enum.Enum):
+    """Why a session closed."""
+
+    #: ``idle_timeout`` passed with no input.
+    IDLE = "idle"
+    #: An event with ``ends_session=True`` was accepted into it.
+    ENDED = "ended"
+
+
+class GroupingRule(enum.Enum):
+    """The rule that decided where an event went, in the order the rules are tried."""
+
+    #: The event id was already seen in this scope; nothing changed.
+    DUPLICATE = "duplicate"
+    #: The event carried a caller-given ``session_id``.
+    EXPLICIT_ID = "explicit_id"
+    #: The event's ``parent_id`` named a remembered event; it joined that event's session.
+    PARENT_LINK = "parent_link"
+    #: The same user key sent an event at most ``join_window`` earlier, into an open session.
+    JOIN_WINDOW = "join_window"
+    #: No rule joined the event to an existing session, so it started one.
+    NEW_SESSION = "new_session"
+
+
+@attrs.frozen
+class Participant:
+    """Someone or something that takes part in a conversation: a kind and an id.
+
+    ``id`` must be a non-empty string; it is the user key of events that carry no ``user_id``.
+    """
+
+    kind: ParticipantKind
+    id: str
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.kind, ParticipantKind):
+            raise InvalidEventError(
+                "participant", self.id, "kind", f"must be a ParticipantKind, not {self.kind!r}"
+            )
+        if not isinstance(self.id, str) or not self.id:
+            raise InvalidEventError("participant", self.id, "id", "must be a non-empty string")
+
+
+def _freeze_metadata(value: Mapping[str, object]) -> Mapping[str, object]:
+    if not value:
+        return _EMPTY
+    return MappingProxyType(dict(value))
+
+
+_EMPTY: Mapping[str, object] = MappingProxyType({})
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """One input sent by ``initiator`` (a prompt), with its optional output (the response).
+
+    Required: ``id`` (non-empty, unique in its ``scope``), ``at`` (timezone-aware) and
+    ``initiator``. ``session_id``, ``user_id`` and ``parent_id`` are ``None`` when absent and
+    may not be empty strings. ``metadata`` is copied into a read-only mapping.
+
+    Raises :class:`~sessionkit.InvalidEventError` naming the event and the field when a value is
+    refused.
+    """
+
+    id: str
+    at: datetime
+    initiator: Participant
+    target: Participant | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    parent_id: str | None = None
+    scope: str = ""
+    ends_session: bool = False
+    input: str | None = None
+    output: str | None = None
+    metadata: Mapping[str, object] = attrs.field(
+        factory=dict, converter=_freeze_metadata, hash=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id:
+            raise InvalidEventError("event", self.id, "id", "must be a non-empty string")
+        if not isinstance(self.at, datetime):
+            raise InvalidEventError(
+                "event", self.id, "at", f"must be a datetime, not {type(self.at).__name__}"
+            )
+        if self.at.utcoffset() is None:
+            raise InvalidEventError(
+                "event", self.id, "at", f"must be timezone-aware, got naive {self.at.isoformat()}"
+            )
+        if not isinstance(self.initiator, Participant):
+            raise InvalidEventError("event", self.id, "initiator", "must be a Participant")
+        if self.target is not None and not isinstance(self.target, Participant):
+            raise InvalidEventError("event", self.id, "target", "must be a Participant or None")
+        for name in ("user_id", "session_id", "parent_id"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise InvalidEventError(
+                    "event", self.id, name, "must be None or a non-empty string"
+                )
+        if not isinstance(self.scope, str):
+            raise InvalidEventError("event", self.id, "scope", "must be a string")
+
+    @property
+    def user_key(self) -> str:
+        """Whose prompts these are (rule 5): ``user_id`` if set, else the initiator's id."""
+        return self.user_id if self.user_id is not None else self.initiator.id
+
+
+@attrs.frozen
+class ThreadNode:
+    """One event in a session's thread tree, with the events that answer it (in feed order)."""
+
+    event: Event
+    children: tuple[ThreadNode, ...] = ()
+
+    def walk(self) -> Iterator[tuple[int, ThreadNode]]:
+        """This node and all below it, depth first in feed order, each with its depth (0 here).
+
+        Iterative, so it is safe on threads of any depth.
+        """
+        stack: list[tuple[int, ThreadNode]] = [(0, self)]
+        while stack:
+            depth, node = stack.pop()
+            yield depth, node
+            stack.extend((depth + 1, child) for child in reversed(node.children))
+
+
+@attrs.frozen
+class ClosedSession:
+    """A session that has just closed, as :meth:`Sessionizer.feed` and ``advance`` report it.
+
+    It is a summary: the Sessionizer keeps no events. ``header_id`` is the id of the header event,
+    or ``None`` for a headerless session.
+    """
+
+    id: str
+    scope: str
+    explicit: bool
+    header_id: str | None
+    started_at: datetime
+    last_input_at: datetime
+    event_count: int
+    closed_at: datetime
+    close_reason: CloseReason
+
+
+class Assignment(NamedTuple):
+    """What :meth:`Sessionizer.feed` decided for one event.
+
+    A :class:`~typing.NamedTuple` rather than an attrs class: one is made for every event fed, and
+    a named tuple is made in less than half the time (see ``docs/performance.md``).
+
+    * ``session_id``: the session the event belongs to.
+    * ``rule``: the :class:`GroupingRule` that decided it.
+    * ``started``: the event opened that session (it is its first event).
+    * ``header``: the event is its session's header (it opened it and its initiator is of one of
+      the rules' ``header_kinds``).
+    * ``duplicate``: the event id was already remembered; nothing changed and the event is not
+      part of the session a second time.
+    * ``thread_parent_id``: the event's parent in the session's thread tree (``None`` for a root,
+      and for duplicates).
+    * ``closed``: the sessions that closed at this step, in order: first those that went idle
+      because time moved to ``event.at`` (``CloseReason.IDLE``), then this event's own session if
+      the event ended it (``CloseReason.ENDED``).
+    """
+
+    event: Event
+    session_id: str
+    rule: GroupingRule
+    started: bool = False
+    header: bool = False
+    duplicate: bool = False
+    thread_parent_id: str | None = None
+    closed: tuple[ClosedSession, ...] = ()
+
+
+@attrs.frozen
+class Session:
+    """A whole session: its events in feed order and their thread tree.
+
+    ``header`` is the first event when its initiator's kind is one of the rules' ``header_kinds``,
+    else ``None``. ``closed_at`` and ``close_reason`` are ``None`` while the session is open.
+    """
+
+    id: str
+    scope: str
+    explicit: bool
+    header: Event | None
+    events: tuple[Event, ...]
+    started_at: datetime
+    last_input_at: datetime
+    status: SessionStatus
+    closed_at: datetime | None
+    close_reason: CloseReason | None
+    roots: tuple[ThreadNode, ...]

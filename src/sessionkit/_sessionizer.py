@@ -1,0 +1,360 @@
+"""The Sessionizer: a deterministic state machine that groups time-ordered events into sessions.
+
+It does no I/O, reads no clock and draws no random numbers: time is only what events say
+(``event.at``) or what the caller passes to :meth:`Sessionizer.advance`. The rules' parameters
+live in :class:`~sessionkit.Rules`; ``feed`` and ``_decide`` below apply the rules in their
+precedence, each step marked with its number in ``docs/rules.md``. The working state is:
+
+* per remembered session (open, or ended but not yet past its horizon) a small summary;
+* per remembered event an index entry (its id, pointing at its session's summary);
+* per user key its latest accepted event's time and session (stale entries, whose session has
+  closed, are dropped in amortised passes, so there are never more than about twice the live ones);
+* the ids of closed sessions.
+
+Events themselves, and their payloads, are never kept.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime
+
+from sessionkit._errors import OutOfOrderError, SessionClosedError, SessionIdConflictError
+from sessionkit._model import (
+    Assignment,
+    ClosedSession,
+    CloseReason,
+    Event,
+    GroupingRule,
+)
+from sessionkit._rules import Rules, derive_session_id
+
+__all__ = ["Sessionizer"]
+
+
+class _Summary:
+    """What the Sessionizer remembers of a session until its horizon passes."""
+
+    __slots__ = (
+        "ended_at",
+        "event_ids",
+        "explicit",
+        "header_id",
+        "horizon",
+        "id",
+        "last_input_at",
+        "scope",
+        "started_at",
+    )
+
+    def __init__(
+        self, id: str, scope: str, explicit: bool, header_id: str | None, at: datetime
+    ) -> None:
+        self.id = id
+        self.scope = scope
+        self.explicit = explicit
+        self.header_id = header_id
+        self.started_at = at
+        self.last_input_at = at
+        self.horizon = at  # set properly by the first join
+        self.ended_at: datetime | None = None
+        self.event_ids: list[str] = []
+
+    def closed_as_of(self, now: datetime) -> bool:
+        """Whether the session is closed at ``now``: it ended, or its horizon has come."""
+        return self.ended_at is not None or self.horizon <= now
+
+    def closed_at(self) -> datetime:
+        return self.ended_at if self.ended_at is not None else self.horizon
+
+    def report(self, reason: CloseReason) -> ClosedSession:
+        return ClosedSession(
+            id=self.id,
+            scope=self.scope,
+            explicit=self.explicit,
+            header_id=self.header_id,
+            started_at=self.started_at,
+            last_input_at=self.last_input_at,
+            event_count=len(self.event_ids),
+            closed_at=self.closed_at(),
+            close_reason=reason,
+        )
+
+
+class _Latest:
+    """A user key's latest accepted event: its time and its session (rule 5)."""
+
+    __slots__ = ("at", "session")
+
+    def __init__(self, at: datetime, session: _Summary) -> None:
+        self.at = at
+        self.session = session
+
+
+_LATEST_MIN_LIMIT = 1024
+_NONE_CLOSED: tuple[ClosedSession, ...] = ()
+_NO_SESSIONS: dict[str, _Summary] = {}
+
+
+class _Scope:
+    """The remembered state of one scope."""
+
+    __slots__ = ("events", "latest", "latest_limit", "sessions")
+
+    def __init__(self) -> None:
+        #: remembered event id -> its session
+        self.events: dict[str, _Summary] = {}
+        #: session id -> session, for sessions not yet past their horizon
+        self.sessions: dict[str, _Summary] = {}
+        #: user key -> its latest accepted event (rule 5)
+        self.latest: dict[str, _Latest] = {}
+        #: when ``latest`` grows past this, entries whose session has closed are dropped
+        self.latest_limit = _LATEST_MIN_LIMIT
+
+    def drop_stale_latest(self, now: datetime) -> None:
+        """Forget the latest events of user keys whose session has closed by ``now``.
+
+        A closed session joins nothing, so such an entry decides nothing. Run when ``latest``
+        doubles, the pass costs O(1) per event amortised.
+        """
+        self.latest = {
+            key: latest
+            for key, latest in self.latest.items()
+            if latest.session.ended_at is None and latest.session.horizon > now
+        }
+        self.latest_limit = max(2 * len(self.latest), _LATEST_MIN_LIMIT)
+
+
+class Sessionizer:
+    """Groups time-ordered events into sessions by the rules in ``docs/rules.md``.
+
+    Feed events in time order with :meth:`feed`; move time forward without an event with
+    :meth:`advance`. Both return values that report every transition, in order: the
+    :class:`~sessionkit.Assignment` of an event (opened or joined a session, or was a duplicate)
+    with the sessions that closed at that step, and the :class:`~sessionkit.ClosedSession` list of
+    ``advance``. A refused event raises a :class:`~sessionkit.RejectedEventError` and changes
+    nothing.
+    """
+
+    def __init__(self, rules: Rules | None = None) -> None:
+        self._rules = rules if rules is not None else Rules()
+        # Read on every event; kept here to spare an attribute lookup.
+        self._join_window = self._rules.join_window
+        self._idle_timeout = self._rules.idle_timeout
+        self._now: datetime | None = None
+        self._scopes: dict[str, _Scope] = {}
+        self._closed: dict[str, set[str]] = {}
+        # Remembered sessions in order of horizon. Horizons only grow and are set from the current
+        # time, so moving a touched session to the end keeps the order sorted.
+        self._by_horizon: OrderedDict[_Summary, None] = OrderedDict()
+        # A lower bound on the earliest horizon: no sweep is needed before it.
+        self._next_sweep: datetime | None = None
+
+    @property
+    def rules(self) -> Rules:
+        """The rules this Sessionizer applies."""
+        return self._rules
+
+    @property
+    def now(self) -> datetime | None:
+        """The latest time fed or advanced to, or ``None`` before the first."""
+        return self._now
+
+    @property
+    def open_session_count(self) -> int:
+        """How many sessions are open at :attr:`now`."""
+        return sum(1 for s in self._by_horizon if s.ended_at is None)
+
+    @property
+    def remembered_event_count(self) -> int:
+        """How many event ids are remembered (for duplicates and parent links)."""
+        return sum(len(scope.events) for scope in self._scopes.values())
+
+    @property
+    def closed_session_count(self) -> int:
+        """How many closed session ids are remembered (they are refused for good)."""
+        return sum(len(ids) for ids in self._closed.values())
+
+    def is_closed(self, session_id: str, scope: str = "") -> bool:
+        """Whether the session ``session_id`` of ``scope`` is closed at :attr:`now`."""
+        state = self._scopes.get(scope)
+        summary = state.sessions.get(session_id) if state is not None else None
+        if summary is not None:
+            return summary.ended_at is not None
+        return session_id in self._closed.get(scope, ())
+
+    def feed(self, event: Event) -> Assignment:
+        """Decide which session ``event`` belongs to, and record it.
+
+        Raises :class:`~sessionkit.OutOfOrderError` for an event earlier than :attr:`now`,
+        :class:`~sessionkit.SessionClosedError` for content for a closed session and
+        :class:`~sessionkit.SessionIdConflictError` in the rare case of rule 9's id clash; a
+        refused event leaves the Sessionizer exactly as it was.
+        """
+        at = event.at
+        now = self._now
+        state = self._scopes.get(event.scope)
+
+        # Rule 1: a duplicate of a remembered event changes nothing (not even the time). Events
+        # past their horizon at ``now`` are already forgotten, so only ``at`` needs checking.
+        if state is not None:
+            seen = state.events.get(event.id)
+            if seen is not None and seen.horizon > at:
+                return Assignment(event, seen.id, GroupingRule.DUPLICATE, duplicate=True)
+
+        # Rule 2: time never goes back.
+        if now is not None and at < now:
+            raise OutOfOrderError(event, at, now)
+
+        # Rules 3 to 5 decide; nothing changes until the decision is made (rule 8).
+        user_key = event.user_id if event.user_id is not None else event.initiator.id
+        target, rule, new_id = self._decide(event, state, user_key)
+
+        # From here on nothing can fail: apply the decision.
+        self._now = at
+        next_sweep = self._next_sweep
+        closed = self._sweep(at) if next_sweep is not None and next_sweep <= at else _NONE_CLOSED
+        if closed:  # the sweep may have dropped this scope's state
+            state = self._scopes.get(event.scope)
+        if state is None:
+            state = self._scopes[event.scope] = _Scope()
+        started = target is None
+        if target is None:
+            # Rule 6: the first event is the header if its initiator is of a header kind.
+            header = event.id if event.initiator.kind in self._rules.header_kinds else None
+            target = _Summary(new_id, event.scope, event.session_id is not None, header, at)
+            state.sessions[new_id] = target
+            self._by_horizon[target] = None
+            thread_parent: str | None = None
+        else:
+            self._by_horizon.move_to_end(target)
+            parent_id = event.parent_id
+            # Rule 11: the thread parent is the linked event if it is in this session already.
+            if parent_id is not None and state.events.get(parent_id) is target:
+                thread_parent = parent_id
+            else:
+                thread_parent = target.header_id
+        target.last_input_at = at
+        # Rules 7 and 10: the session goes idle, and its events are forgotten, at its horizon.
+        target.horizon = horizon = at + self._idle_timeout
+        if self._next_sweep is None:
+            self._next_sweep = horizon
+        target.event_ids.append(event.id)
+        state.events[event.id] = target
+        latest = state.latest.get(user_key)
+        if latest is None:
+            state.latest[user_key] = _Latest(at, target)
+            if len(state.latest) > state.latest_limit:
+                state.drop_stale_latest(at)
+        else:
+            latest.at = at
+            latest.session = target
+
+        # Rule 7: an event may end its session.
+        if event.ends_session:
+            target.ended_at = at
+            self._close(target)
+            closed = (*closed, target.report(CloseReason.ENDED))
+        return Assignment(
+            event,
+            target.id,
+            rule,
+            started,
+            started and target.header_id is not None,
+            False,
+            thread_parent,
+            tuple(closed),
+        )
+
+    def _decide(
+        self, event: Event, state: _Scope | None, user_key: str
+    ) -> tuple[_Summary | None, GroupingRule, str]:
+        """Rules 3 to 5: the session to join, the rule that said so and the new session's id.
+
+        Either the session to join is ``None`` and a new session with the returned id starts, or
+        the id is empty. Raises for content that would go to a closed session. Changes nothing.
+        """
+        at = event.at
+        sessions = state.sessions if state is not None else _NO_SESSIONS
+
+        # Rule 3: an explicit session id names its session.
+        if event.session_id is not None:
+            named = sessions.get(event.session_id)
+            if named is not None:
+                if named.closed_as_of(at):
+                    raise SessionClosedError(event, named.id, named.closed_at(), "names")
+                return named, GroupingRule.EXPLICIT_ID, ""
+            if event.session_id in self._closed.get(event.scope, ()):
+                raise SessionClosedError(event, event.session_id, None, "names")
+            return None, GroupingRule.EXPLICIT_ID, event.session_id
+
+        if state is not None:
+            # Rule 4: a link to a remembered parent joins the parent's session.
+            if event.parent_id is not None:
+                parent = state.events.get(event.parent_id)
+                if parent is not None and parent.horizon > at:
+                    if parent.ended_at is not None:
+                        raise SessionClosedError(
+                            event, parent.id, parent.ended_at, "links to a parent in"
+                        )
+                    return parent, GroupingRule.PARENT_LINK, ""
+
+            # Rule 5: the same user key, within the join window, into an open session.
+            # The window is inclusive: exactly ``join_window`` later still joins.
+            latest = state.latest.get(user_key)
+            if latest is not None and at - latest.at <= self._join_window:
+                session = latest.session
+                if session.ended_at is None and session.horizon > at:
+                    return session, GroupingRule.JOIN_WINDOW, ""
+
+        # A new implicit session; its derived id must not be taken (rule 9).
+        new_id = derive_session_id(event.scope, event.id)
+        taken = sessions.get(new_id)
+        if taken is not None:
+            if taken.closed_as_of(at):
+                raise SessionClosedError(event, new_id, taken.closed_at(), "would start")
+            raise SessionIdConflictError(event, new_id)
+        if new_id in self._closed.get(event.scope, ()):
+            raise SessionClosedError(event, new_id, None, "would start")
+        return None, GroupingRule.NEW_SESSION, new_id
+
+    def advance(self, now: datetime) -> tuple[ClosedSession, ...]:
+        """Move time forward to ``now`` without an event; return the sessions that closed.
+
+        Raises :class:`~sessionkit.OutOfOrderError` when ``now`` is earlier than :attr:`now`
+        (nothing changes), and :class:`TypeError` for a naive datetime.
+        """
+        if not isinstance(now, datetime) or now.utcoffset() is None:
+            raise TypeError(f"advance() needs a timezone-aware datetime, not {now!r}")
+        if self._now is not None and now < self._now:
+            raise OutOfOrderError(None, now, self._now)
+        self._now = now
+        if self._next_sweep is None or self._next_sweep > now:
+            return ()
+        return self._sweep(now)
+
+    def _sweep(self, now: datetime) -> tuple[ClosedSession, ...]:
+        """Close the sessions whose horizon has come by ``now`` and forget their events."""
+        closed: list[ClosedSession] = []
+        by_horizon = self._by_horizon
+        while by_horizon:
+            summary = next(iter(by_horizon))
+            if summary.horizon > now:
+                self._next_sweep = summary.horizon
+                return tuple(closed)
+            del by_horizon[summary]
+            state = self._scopes[summary.scope]
+            if summary.ended_at is None:
+                self._close(summary)
+                closed.append(summary.report(CloseReason.IDLE))
+            for event_id in summary.event_ids:
+                del state.events[event_id]
+            del state.sessions[summary.id]
+            if not state.sessions:
+                del self._scopes[summary.scope]
+        self._next_sweep = None
+        return tuple(closed)
+
+    def _close(self, summary: _Summary) -> None:
+        """Remember that a session closed: its id is refused for good."""
+        self._closed.setdefault(summary.scope, set()).add(summary.id)
