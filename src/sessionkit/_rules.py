@@ -74,11 +74,12 @@ def derive_session_id(scope: str, first_event_id: str) -> str:
     """The id of an implicit session: a UUIDv5 of its scope and its first event's id.
 
     It equals ``str(uuid.uuid5(SESSION_ID_NAMESPACE, f"{len(scope)}:{scope}{first_event_id}"))``
-    (the length prefix keeps any two ``(scope, id)`` pairs apart), computed here without building
+    (the length prefix keeps any two ``(scope, id)`` pairs apart; lone surrogates, which
+    ``uuid.uuid5`` cannot encode, are hashed as ``surrogatepass`` UTF-8), computed without building
     :class:`uuid.UUID` objects, which would cost a third of ``feed``'s time. The result is the
     same in every process, on every day.
     """
-    name = f"{len(scope)}:{scope}{first_event_id}".encode()
+    name = f"{len(scope)}:{scope}{first_event_id}".encode("utf-8", "surrogatepass")
     h = hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).hexdigest()
     # Set the version (5) and the RFC 4122 variant bits, as uuid.uuid5 does.
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"

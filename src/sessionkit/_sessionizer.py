@@ -213,9 +213,11 @@ class Sessionizer:
         # From here on nothing can fail: apply the decision.
         self._now = at
         next_sweep = self._next_sweep
-        closed = self._sweep(at) if next_sweep is not None and next_sweep <= at else _NONE_CLOSED
-        if closed:  # the sweep may have dropped this scope's state
-            state = self._scopes.get(event.scope)
+        if next_sweep is not None and next_sweep <= at:
+            closed = self._sweep(at)
+            state = self._scopes.get(event.scope)  # the sweep may have dropped it
+        else:
+            closed = _NONE_CLOSED
         if state is None:
             state = self._scopes[event.scope] = _Scope()
         started = target is None

@@ -1,0 +1,179 @@
+"""Properties of the Sessionizer that hold for every stream (Hypothesis)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sessionkit import (
+    Assignment,
+    ClosedSession,
+    Event,
+    GroupingRule,
+    RejectedEventError,
+    Rules,
+    SessionAssembly,
+    Sessionizer,
+)
+from tests.strategies import rules_strategy, streams
+
+
+def run(
+    rules: Rules,
+    events: list[Event],
+    advances: dict[int, datetime] | None = None,
+    until: datetime | None = None,
+) -> tuple[list[Assignment | str], list[ClosedSession]]:
+    """Feed ``events``; return each one's assignment (or rejection reason) and every closing.
+
+    ``advances`` maps an index to a time to advance to just before feeding that event. The run
+    ends by advancing to ``until`` (default: the last event's time), so that every closing up to
+    then is reported.
+    """
+    sessionizer = Sessionizer(rules)
+    outcomes: list[Assignment | str] = []
+    closings: list[ClosedSession] = []
+    for i, event in enumerate(events):
+        if advances and i in advances:
+            closings.extend(sessionizer.advance(advances[i]))
+        try:
+            assignment = sessionizer.feed(event)
+        except RejectedEventError as error:
+            outcomes.append(error.reason)
+            continue
+        outcomes.append(assignment)
+        closings.extend(assignment.closed)
+    if until is None and events:
+        until = events[-1].at
+    if until is not None and (sessionizer.now is None or until >= sessionizer.now):
+        closings.extend(sessionizer.advance(until))
+    return outcomes, closings
+
+
+def without_closings(outcomes: list[Assignment | str]) -> list[object]:
+    return [o if isinstance(o, str) else o._replace(closed=()) for o in outcomes]
+
+
+@st.composite
+def rules_and_stream(draw: st.DrawFn) -> tuple[Rules, list[Event]]:
+    rules = draw(rules_strategy)
+    return rules, draw(streams(rules))
+
+
+@given(rules_and_stream())
+def test_every_accepted_event_is_in_exactly_one_session(case: tuple[Rules, list[Event]]) -> None:
+    """Each accepted, non-duplicate event appears in one session, once."""
+    rules, events = case
+    outcomes, _ = run(rules, events)
+    assembly = SessionAssembly()
+    for outcome in outcomes:
+        if not isinstance(outcome, str):
+            assembly.record(outcome)
+    placed = Counter(id(e) for s in assembly.sessions() for e in s.events)
+    accepted = [o.event for o in outcomes if not isinstance(o, str) and not o.duplicate]
+    assert placed == Counter(id(e) for e in accepted)
+
+
+@given(rules_and_stream())
+def test_same_input_same_output(case: tuple[Rules, list[Event]]) -> None:
+    """Two Sessionizers fed the same events decide the same, ids included."""
+    rules, events = case
+    assert run(rules, events) == run(rules, events)
+
+
+@given(rules_and_stream(), st.data())
+def test_advancing_between_events_changes_no_decision(
+    case: tuple[Rules, list[Event]], data: st.DataObject
+) -> None:
+    """Moving time forward in any splits, up to the next event, gives the same result.
+
+    Only where the closings are reported moves; which sessions close, when and why do not.
+    """
+    rules, events = case
+    splits = data.draw(st.sets(st.integers(0, max(len(events) - 1, 0))))
+    advances = {i: events[i].at for i in splits if i < len(events)}
+    plain, plain_closings = run(rules, events)
+    split, split_closings = run(rules, events, advances)
+    assert without_closings(split) == without_closings(plain)
+    assert split_closings == plain_closings
+
+
+@given(rules_and_stream())
+def test_window_joins_only_within_the_window(case: tuple[Rules, list[Event]]) -> None:
+    """No session holds a user key's consecutive events further apart than the window,
+    unless an explicit id or a parent link joined them; and the window never joined a gap over it.
+    """
+    rules, events = case
+    outcomes, _ = run(rules, events)
+    previous: dict[tuple[str, str], Assignment] = {}
+    for outcome in outcomes:
+        if isinstance(outcome, str) or outcome.duplicate:
+            continue
+        event = outcome.event
+        key = (event.scope, event.user_key)
+        before = previous.get(key)
+        previous[key] = outcome
+        if outcome.rule is GroupingRule.JOIN_WINDOW:
+            assert before is not None
+            assert event.at - before.event.at <= rules.join_window
+            assert before.session_id == outcome.session_id
+        if (
+            before is not None
+            and before.session_id == outcome.session_id
+            and event.at - before.event.at > rules.join_window
+        ):
+            assert outcome.rule in (GroupingRule.EXPLICIT_ID, GroupingRule.PARENT_LINK)
+
+
+@given(rules_and_stream())
+def test_rejected_events_change_nothing(case: tuple[Rules, list[Event]]) -> None:
+    """Leaving out the events that were refused gives the same decisions for all the others."""
+    rules, events = case
+    outcomes, closings = run(rules, events)
+    kept = [e for e, o in zip(events, outcomes, strict=True) if not isinstance(o, str)]
+    until = events[-1].at if events else None
+    kept_outcomes, kept_closings = run(rules, kept, until=until)
+    assert kept_outcomes == [o for o in outcomes if not isinstance(o, str)]
+    assert kept_closings == closings
+
+
+_SCRIPT = """
+import json, random
+from datetime import datetime, timedelta, timezone
+from sessionkit import Event, Participant, ParticipantKind, Sessionizer
+rng = random.Random(7)
+t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+s = Sessionizer()
+out = []
+for i in range(400):
+    t += timedelta(seconds=rng.choice([0, 1, 45, 46, 600, 86400]))
+    user = f"user-{rng.randrange(5)}"
+    a = s.feed(Event(
+        id=f"e{i}", at=t, scope=rng.choice(["", "t2"]),
+        initiator=Participant(rng.choice(list(ParticipantKind)), user),
+        parent_id=f"e{rng.randrange(i)}" if i and rng.random() < 0.3 else None,
+    ))
+    out.append([a.session_id, a.rule.value, a.thread_parent_id,
+                [[c.id, c.close_reason.value] for c in a.closed]])
+print(json.dumps(out))
+"""
+
+
+def test_same_ids_in_any_process_under_any_hash_seed() -> None:
+    """Session ids and decisions do not depend on PYTHONHASHSEED or the process."""
+    results = []
+    for seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True, check=True
+        )
+        results.append(json.loads(done.stdout))
+    assert results[0] == results[1] == results[2]
+    assert len({row[0] for row in results[0]}) > 10  # the stream made many sessions
