@@ -31,6 +31,7 @@ DOCUMENTED = {
     "sessionize",
     "SESSION_ID_NAMESPACE",
     "__version__",
+    "build_thread_tree",
 }
 
 
