@@ -184,12 +184,12 @@ class ThreadNode:
             stack.extend((depth + 1, child) for child in reversed(node.children))
 
 
-@attrs.frozen
-class ClosedSession:
+class ClosedSession(NamedTuple):
     """A session that has just closed, as :meth:`Sessionizer.feed` and ``advance`` report it.
 
     It is a summary: the Sessionizer keeps no events. ``header_id`` is the id of the header event,
-    or ``None`` for a headerless session.
+    or ``None`` for a headerless session. A named tuple, like :class:`Assignment`, because one is
+    made on a hot path (every closing).
     """
 
     id: str

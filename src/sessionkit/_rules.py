@@ -65,7 +65,8 @@ class Rules:
     )
 
 
-_NAMESPACE_BYTES = SESSION_ID_NAMESPACE.bytes
+# SHA-1 already fed the namespace; each id copies it and adds its name (as uuid.uuid5 hashes them).
+_SEEDED_SHA1 = hashlib.sha1(SESSION_ID_NAMESPACE.bytes, usedforsecurity=False)
 _VARIANT = {f"{n:x}": f"{n & 0x3 | 0x8:x}" for n in range(16)}
 
 
@@ -79,7 +80,8 @@ def derive_session_id(scope: str, first_event_id: str) -> str:
     :class:`uuid.UUID` objects, which would cost a third of ``feed``'s time. The result is the
     same in every process, on every day.
     """
-    name = f"{len(scope)}:{scope}{first_event_id}".encode("utf-8", "surrogatepass")
-    h = hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).hexdigest()
+    sha1 = _SEEDED_SHA1.copy()
+    sha1.update(f"{len(scope)}:{scope}{first_event_id}".encode("utf-8", "surrogatepass"))
+    h = sha1.hexdigest()
     # Set the version (5) and the RFC 4122 variant bits, as uuid.uuid5 does.
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"

@@ -48,7 +48,13 @@ class _Summary:
     )
 
     def __init__(
-        self, id: str, scope: str, explicit: bool, header_id: str | None, at: datetime
+        self,
+        id: str,
+        scope: str,
+        explicit: bool,
+        header_id: str | None,
+        at: datetime,
+        horizon: datetime,
     ) -> None:
         self.id = id
         self.scope = scope
@@ -56,7 +62,7 @@ class _Summary:
         self.header_id = header_id
         self.started_at = at
         self.last_input_at = at
-        self.horizon = at  # set properly by the first join
+        self.horizon = horizon
         self.ended_at: datetime | None = None
         self.event_ids: list[str] = []
 
@@ -68,16 +74,17 @@ class _Summary:
         return self.ended_at if self.ended_at is not None else self.horizon
 
     def report(self, reason: CloseReason) -> ClosedSession:
-        return ClosedSession(
-            id=self.id,
-            scope=self.scope,
-            explicit=self.explicit,
-            header_id=self.header_id,
-            started_at=self.started_at,
-            last_input_at=self.last_input_at,
-            event_count=len(self.event_ids),
-            closed_at=self.closed_at(),
-            close_reason=reason,
+        """The :class:`ClosedSession` that tells the caller this session closed."""
+        return ClosedSession(  # positional: this runs for every session that closes
+            self.id,
+            self.scope,
+            self.explicit,
+            self.header_id,
+            self.started_at,
+            self.last_input_at,
+            len(self.event_ids),
+            self.horizon if self.ended_at is None else self.ended_at,
+            reason,
         )
 
 
@@ -92,6 +99,8 @@ class _Latest:
 
 
 _LATEST_MIN_LIMIT = 1024
+# Assignments are built from a tuple of their fields: the fastest way to make a named tuple.
+_assignment = Assignment._make
 _NONE_CLOSED: tuple[ClosedSession, ...] = ()
 _NO_SESSIONS: dict[str, _Summary] = {}
 
@@ -141,6 +150,7 @@ class Sessionizer:
         # Read on every event; kept here to spare an attribute lookup.
         self._join_window = self._rules.join_window
         self._idle_timeout = self._rules.idle_timeout
+        self._header_kinds = self._rules.header_kinds
         self._now: datetime | None = None
         self._scopes: dict[str, _Scope] = {}
         self._closed: dict[str, set[str]] = {}
@@ -192,13 +202,15 @@ class Sessionizer:
         refused event leaves the Sessionizer exactly as it was.
         """
         at = event.at
+        event_id = event.id
+        scope = event.scope
         now = self._now
-        state = self._scopes.get(event.scope)
+        state = self._scopes.get(scope)
 
         # Rule 1: a duplicate of a remembered event changes nothing (not even the time). Events
         # past their horizon at ``now`` are already forgotten, so only ``at`` needs checking.
         if state is not None:
-            seen = state.events.get(event.id)
+            seen = state.events.get(event_id)
             if seen is not None and seen.horizon > at:
                 return Assignment(event, seen.id, GroupingRule.DUPLICATE, duplicate=True)
 
@@ -215,34 +227,37 @@ class Sessionizer:
         next_sweep = self._next_sweep
         if next_sweep is not None and next_sweep <= at:
             closed = self._sweep(at)
-            state = self._scopes.get(event.scope)  # the sweep may have dropped it
+            state = self._scopes.get(scope)  # the sweep may have dropped it
         else:
             closed = _NONE_CLOSED
         if state is None:
-            state = self._scopes[event.scope] = _Scope()
+            state = self._scopes[scope] = _Scope()
+        # Rules 7 and 10: the session goes idle, and its events are forgotten, at its horizon.
+        horizon = at + self._idle_timeout
         started = target is None
         if target is None:
             # Rule 6: the first event is the header if its initiator is of a header kind.
-            header = event.id if event.initiator.kind in self._rules.header_kinds else None
-            target = _Summary(new_id, event.scope, event.session_id is not None, header, at)
+            header = event_id if event.initiator.kind in self._header_kinds else None
+            target = _Summary(new_id, scope, event.session_id is not None, header, at, horizon)
+            is_header = header is not None
             state.sessions[new_id] = target
             self._by_horizon[target] = None
+            if self._next_sweep is None:
+                self._next_sweep = horizon
             thread_parent: str | None = None
         else:
             self._by_horizon.move_to_end(target)
+            target.last_input_at = at
+            target.horizon = horizon
+            is_header = False
             parent_id = event.parent_id
             # Rule 11: the thread parent is the linked event if it is in this session already.
             if parent_id is not None and state.events.get(parent_id) is target:
                 thread_parent = parent_id
             else:
                 thread_parent = target.header_id
-        target.last_input_at = at
-        # Rules 7 and 10: the session goes idle, and its events are forgotten, at its horizon.
-        target.horizon = horizon = at + self._idle_timeout
-        if self._next_sweep is None:
-            self._next_sweep = horizon
-        target.event_ids.append(event.id)
-        state.events[event.id] = target
+        target.event_ids.append(event_id)
+        state.events[event_id] = target
         latest = state.latest.get(user_key)
         if latest is None:
             state.latest[user_key] = _Latest(at, target)
@@ -257,16 +272,7 @@ class Sessionizer:
             target.ended_at = at
             self._close(target)
             closed = (*closed, target.report(CloseReason.ENDED))
-        return Assignment(
-            event,
-            target.id,
-            rule,
-            started,
-            started and target.header_id is not None,
-            False,
-            thread_parent,
-            tuple(closed),
-        )
+        return _assignment((event, target.id, rule, started, is_header, False, thread_parent, closed))
 
     def _decide(
         self, event: Event, state: _Scope | None, user_key: str
@@ -340,17 +346,19 @@ class Sessionizer:
         closed: list[ClosedSession] = []
         by_horizon = self._by_horizon
         while by_horizon:
-            summary = next(iter(by_horizon))
-            if summary.horizon > now:
+            summary, _ = by_horizon.popitem(last=False)
+            if summary.horizon > now:  # put it back: it is the earliest horizon still to come
+                by_horizon[summary] = None
+                by_horizon.move_to_end(summary, last=False)
                 self._next_sweep = summary.horizon
                 return tuple(closed)
-            del by_horizon[summary]
             state = self._scopes[summary.scope]
             if summary.ended_at is None:
                 self._close(summary)
                 closed.append(summary.report(CloseReason.IDLE))
+            events = state.events
             for event_id in summary.event_ids:
-                del state.events[event_id]
+                del events[event_id]
             del state.sessions[summary.id]
             if not state.sessions:
                 del self._scopes[summary.scope]
@@ -359,4 +367,7 @@ class Sessionizer:
 
     def _close(self, summary: _Summary) -> None:
         """Remember that a session closed: its id is refused for good."""
-        self._closed.setdefault(summary.scope, set()).add(summary.id)
+        ids = self._closed.get(summary.scope)
+        if ids is None:
+            ids = self._closed[summary.scope] = set()
+        ids.add(summary.id)
