@@ -272,7 +272,9 @@ class Sessionizer:
             target.ended_at = at
             self._close(target)
             closed = (*closed, target.report(CloseReason.ENDED))
-        return _assignment((event, target.id, rule, started, is_header, False, thread_parent, closed))
+        return _assignment(
+            (event, target.id, rule, started, is_header, False, thread_parent, closed)
+        )
 
     def _decide(
         self, event: Event, state: _Scope | None, user_key: str
