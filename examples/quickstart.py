@@ -1,6 +1,6 @@
 """Group a small bundled conversation log into sessions and print each as a thread tree.
 
-    python -m pip install . && python examples/quickstart.py
+python -m pip install . && python examples/quickstart.py
 """
 
 from __future__ import annotations
