@@ -177,3 +177,24 @@ def test_same_ids_in_any_process_under_any_hash_seed() -> None:
         results.append(json.loads(done.stdout))
     assert results[0] == results[1] == results[2]
     assert len({row[0] for row in results[0]}) > 10  # the stream made many sessions
+
+
+@given(rules_and_stream())
+def test_scopes_never_interact(case: tuple[Rules, list[Event]]) -> None:
+    """Feeding each scope's events into its own Sessionizer decides the same for every event.
+
+    Only the reporting of idle closings may move (another scope's event moves time); after a final
+    advance to the same time, the same sessions have closed.
+    """
+    rules, events = case
+    together, together_closed = run(rules, events)
+    until = events[-1].at if events else None
+    decided: dict[int, object] = {}
+    closed: list[ClosedSession] = []
+    for scope in {e.scope for e in events}:
+        mine = [e for e in events if e.scope == scope]
+        outcomes, closings = run(rules, mine, until=until)
+        decided.update(zip((id(e) for e in mine), without_closings(outcomes), strict=True))
+        closed.extend(closings)
+    assert [decided[id(e)] for e in events] == without_closings(together)
+    assert sorted(closed, key=repr) == sorted(together_closed, key=repr)
