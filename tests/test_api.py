@@ -32,6 +32,9 @@ DOCUMENTED = {
     "SESSION_ID_NAMESPACE",
     "__version__",
     "build_thread_tree",
+    "ClosedSessionIndex",
+    "SNAPSHOT_VERSION",
+    "SnapshotError",
 }
 
 

@@ -15,6 +15,7 @@ from sessionkit._errors import (
     SessionClosedError,
     SessionIdConflictError,
     SessionkitError,
+    SnapshotError,
 )
 from sessionkit._model import (
     Assignment,
@@ -29,15 +30,21 @@ from sessionkit._model import (
     ThreadNode,
 )
 from sessionkit._rules import SESSION_ID_NAMESPACE, Rules, derive_session_id
-from sessionkit._sessionizer import Sessionizer
+from sessionkit._sessionizer import (
+    SNAPSHOT_VERSION,
+    ClosedSessionIndex,
+    Sessionizer,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SESSION_ID_NAMESPACE",
+    "SNAPSHOT_VERSION",
     "Assignment",
     "CloseReason",
     "ClosedSession",
+    "ClosedSessionIndex",
     "Event",
     "GroupingRule",
     "InvalidEventError",
@@ -54,6 +61,7 @@ __all__ = [
     "SessionStatus",
     "Sessionizer",
     "SessionkitError",
+    "SnapshotError",
     "ThreadNode",
     "__version__",
     "build_thread_tree",

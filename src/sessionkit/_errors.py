@@ -20,6 +20,7 @@ __all__ = [
     "SessionClosedError",
     "SessionIdConflictError",
     "SessionkitError",
+    "SnapshotError",
 ]
 
 
@@ -45,6 +46,10 @@ class InvalidEventError(SessionkitError, ValueError):
 
 class InvalidRulesError(SessionkitError, ValueError):
     """:class:`~sessionkit.Rules` got a bad value (e.g. a window that is not positive)."""
+
+
+class SnapshotError(SessionkitError, ValueError):
+    """A snapshot could not be restored: another format or version, or inconsistent content."""
 
 
 class RejectedEventError(SessionkitError, ValueError):

@@ -17,19 +17,44 @@ Events themselves, and their payloads, are never kept.
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from sessionkit._errors import OutOfOrderError, SessionClosedError, SessionIdConflictError
+from sessionkit._errors import (
+    OutOfOrderError,
+    SessionClosedError,
+    SessionIdConflictError,
+    SnapshotError,
+)
 from sessionkit._model import (
     Assignment,
     ClosedSession,
     CloseReason,
     Event,
     GroupingRule,
+    ParticipantKind,
 )
 from sessionkit._rules import Rules, derive_session_id
 
-__all__ = ["Sessionizer"]
+__all__ = ["SNAPSHOT_FORMAT", "SNAPSHOT_VERSION", "ClosedSessionIndex", "Sessionizer"]
+
+#: What :meth:`Sessionizer.snapshot` writes in its ``"format"`` field.
+SNAPSHOT_FORMAT = "sessionkit.sessionizer"
+#: The version of the snapshot layout; :meth:`Sessionizer.restore` refuses any other.
+SNAPSHOT_VERSION = 1
+
+
+class ClosedSessionIndex(Protocol):
+    """Answers whether a session id is closed, for ids the Sessionizer no longer remembers.
+
+    A store implements it, so that closed ids (refused for good, rule 3) live in the store and not
+    in memory. The Sessionizer reports every closing (``Assignment.closed`` and ``advance``); the
+    index must know a reported closing from then on.
+    """
+
+    def is_closed(self, session_id: str, scope: str) -> bool:
+        """Whether the session ``session_id`` of ``scope`` has closed."""
+        ...
 
 
 class _Summary:
@@ -145,8 +170,12 @@ class Sessionizer:
     nothing.
     """
 
-    def __init__(self, rules: Rules | None = None) -> None:
+    def __init__(
+        self, rules: Rules | None = None, *, closed_sessions: ClosedSessionIndex | None = None
+    ) -> None:
         self._rules = rules if rules is not None else Rules()
+        # Where closed ids are kept: in ``_closed`` unless an index (a store) keeps them.
+        self._closed_index = closed_sessions
         # Read on every event; kept here to spare an attribute lookup.
         self._join_window = self._rules.join_window
         self._idle_timeout = self._rules.idle_timeout
@@ -182,7 +211,8 @@ class Sessionizer:
 
     @property
     def closed_session_count(self) -> int:
-        """How many closed session ids are remembered (they are refused for good)."""
+        """How many closed session ids are held in memory (0 when a ``closed_sessions`` index
+        keeps them)."""
         return sum(len(ids) for ids in self._closed.values())
 
     def is_closed(self, session_id: str, scope: str = "") -> bool:
@@ -191,6 +221,12 @@ class Sessionizer:
         summary = state.sessions.get(session_id) if state is not None else None
         if summary is not None:
             return summary.ended_at is not None
+        return self._closed_before(session_id, scope)
+
+    def _closed_before(self, session_id: str, scope: str) -> bool:
+        """Whether a session no longer remembered has closed (rule 3: ids are refused for good)."""
+        if self._closed_index is not None:
+            return self._closed_index.is_closed(session_id, scope)
         return session_id in self._closed.get(scope, ())
 
     def feed(self, event: Event) -> Assignment:
@@ -294,7 +330,7 @@ class Sessionizer:
                 if named.closed_as_of(at):
                     raise SessionClosedError(event, named.id, named.closed_at(), "names")
                 return named, GroupingRule.EXPLICIT_ID, ""
-            if event.session_id in self._closed.get(event.scope, ()):
+            if self._closed_before(event.session_id, event.scope):
                 raise SessionClosedError(event, event.session_id, None, "names")
             return None, GroupingRule.EXPLICIT_ID, event.session_id
 
@@ -324,7 +360,7 @@ class Sessionizer:
             if taken.closed_as_of(at):
                 raise SessionClosedError(event, new_id, taken.closed_at(), "would start")
             raise SessionIdConflictError(event, new_id)
-        if new_id in self._closed.get(event.scope, ()):
+        if self._closed_before(new_id, event.scope):
             raise SessionClosedError(event, new_id, None, "would start")
         return None, GroupingRule.NEW_SESSION, new_id
 
@@ -369,7 +405,131 @@ class Sessionizer:
 
     def _close(self, summary: _Summary) -> None:
         """Remember that a session closed: its id is refused for good."""
+        if self._closed_index is not None:
+            return  # the index learns it from the reported closing
         ids = self._closed.get(summary.scope)
         if ids is None:
             ids = self._closed[summary.scope] = set()
         ids.add(summary.id)
+
+    # -- snapshots ------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-serialisable description of the whole working state, to :meth:`restore` later.
+
+        Times are ISO 8601 strings, durations whole microseconds. Closed ids are included unless
+        a ``closed_sessions`` index keeps them. The layout is versioned (``SNAPSHOT_VERSION``) and
+        pinned by a golden test; see ``docs/storage.md``.
+        """
+        sessions = []
+        for summary in self._by_horizon:
+            sessions.append(
+                {
+                    "id": summary.id,
+                    "scope": summary.scope,
+                    "explicit": summary.explicit,
+                    "header_id": summary.header_id,
+                    "started_at": summary.started_at.isoformat(),
+                    "last_input_at": summary.last_input_at.isoformat(),
+                    "ended_at": None if summary.ended_at is None else summary.ended_at.isoformat(),
+                    "event_ids": list(summary.event_ids),
+                }
+            )
+        latest = [
+            {
+                "scope": scope,
+                "user_key": user_key,
+                "at": entry.at.isoformat(),
+                "session_id": entry.session.id,
+            }
+            for scope, state in self._scopes.items()
+            for user_key, entry in state.latest.items()
+            if entry.session.ended_at is None and entry.session.horizon > (self._now or entry.at)
+        ]
+        snapshot: dict[str, Any] = {
+            "format": SNAPSHOT_FORMAT,
+            "version": SNAPSHOT_VERSION,
+            "rules": _rules_to_json(self._rules),
+            "now": None if self._now is None else self._now.isoformat(),
+            "sessions": sessions,
+            "latest": latest,
+        }
+        if self._closed_index is None:
+            snapshot["closed"] = {scope: sorted(ids) for scope, ids in sorted(self._closed.items())}
+        return snapshot
+
+    @classmethod
+    def restore(
+        cls, snapshot: dict[str, Any], *, closed_sessions: ClosedSessionIndex | None = None
+    ) -> Sessionizer:
+        """A Sessionizer in exactly the state :meth:`snapshot` described.
+
+        Feeding it the rest of a stream gives what one uninterrupted run gives. The rules are the
+        snapshot's. Raises :class:`~sessionkit.SnapshotError` for a snapshot of another format or
+        version, or one that does not hold together.
+        """
+        if not isinstance(snapshot, dict) or snapshot.get("format") != SNAPSHOT_FORMAT:
+            raise SnapshotError(f"not a sessionkit snapshot (format {SNAPSHOT_FORMAT!r})")
+        if snapshot.get("version") != SNAPSHOT_VERSION:
+            raise SnapshotError(
+                f"snapshot version {snapshot.get('version')!r} is not supported "
+                f"(this sessionkit reads version {SNAPSHOT_VERSION})"
+            )
+        try:
+            sessionizer = cls(_rules_from_json(snapshot["rules"]), closed_sessions=closed_sessions)
+            sessionizer._load(snapshot)
+        except (KeyError, TypeError, ValueError) as error:
+            raise SnapshotError(f"snapshot does not hold together: {error!r}") from error
+        return sessionizer
+
+    def _load(self, snapshot: dict[str, Any]) -> None:
+        now = snapshot["now"]
+        self._now = None if now is None else datetime.fromisoformat(now)
+        idle = self._idle_timeout
+        for item in snapshot["sessions"]:
+            started_at = datetime.fromisoformat(item["started_at"])
+            last_input_at = datetime.fromisoformat(item["last_input_at"])
+            summary = _Summary(
+                item["id"],
+                item["scope"],
+                bool(item["explicit"]),
+                item["header_id"],
+                started_at,
+                last_input_at + idle,
+            )
+            summary.last_input_at = last_input_at
+            if item["ended_at"] is not None:
+                summary.ended_at = datetime.fromisoformat(item["ended_at"])
+            state = self._scopes.get(summary.scope)
+            if state is None:
+                state = self._scopes[summary.scope] = _Scope()
+            state.sessions[summary.id] = summary
+            for event_id in item["event_ids"]:
+                summary.event_ids.append(event_id)
+                state.events[event_id] = summary
+            self._by_horizon[summary] = None
+        if self._by_horizon:
+            self._next_sweep = next(iter(self._by_horizon)).horizon
+        for item in snapshot["latest"]:
+            state = self._scopes[item["scope"]]
+            state.latest[item["user_key"]] = _Latest(
+                datetime.fromisoformat(item["at"]), state.sessions[item["session_id"]]
+            )
+        if self._closed_index is None:
+            self._closed = {scope: set(ids) for scope, ids in snapshot.get("closed", {}).items()}
+
+
+def _rules_to_json(rules: Rules) -> dict[str, Any]:
+    return {
+        "join_window_us": rules.join_window // timedelta(microseconds=1),
+        "idle_timeout_us": rules.idle_timeout // timedelta(microseconds=1),
+        "header_kinds": sorted(kind.value for kind in rules.header_kinds),
+    }
+
+
+def _rules_from_json(data: dict[str, Any]) -> Rules:
+    return Rules(
+        join_window=timedelta(microseconds=data["join_window_us"]),
+        idle_timeout=timedelta(microseconds=data["idle_timeout_us"]),
+        header_kinds=frozenset(ParticipantKind(kind) for kind in data["header_kinds"]),
+    )
