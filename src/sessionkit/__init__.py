@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sessionkit._assembly import SessionAssembly, build_thread_tree, sessionize
 from sessionkit._errors import (
+    IncompatibleStoreError,
     InvalidEventError,
     InvalidRulesError,
     OutOfOrderError,
@@ -16,6 +17,9 @@ from sessionkit._errors import (
     SessionIdConflictError,
     SessionkitError,
     SnapshotError,
+    StoreError,
+    StoreLockedError,
+    UnstorableEventError,
 )
 from sessionkit._model import (
     Assignment,
@@ -35,6 +39,14 @@ from sessionkit._sessionizer import (
     ClosedSessionIndex,
     Sessionizer,
 )
+from sessionkit._tracker import Tracker
+from sessionkit.storage import (
+    MemoryStore,
+    SessionQueries,
+    SessionRecorder,
+    SessionStore,
+    SQLiteStore,
+)
 
 __version__ = "0.1.0"
 
@@ -47,22 +59,32 @@ __all__ = [
     "ClosedSessionIndex",
     "Event",
     "GroupingRule",
+    "IncompatibleStoreError",
     "InvalidEventError",
     "InvalidRulesError",
+    "MemoryStore",
     "OutOfOrderError",
     "Participant",
     "ParticipantKind",
     "RejectedEventError",
     "Rules",
+    "SQLiteStore",
     "Session",
     "SessionAssembly",
     "SessionClosedError",
     "SessionIdConflictError",
+    "SessionQueries",
+    "SessionRecorder",
     "SessionStatus",
+    "SessionStore",
     "Sessionizer",
     "SessionkitError",
     "SnapshotError",
+    "StoreError",
+    "StoreLockedError",
     "ThreadNode",
+    "Tracker",
+    "UnstorableEventError",
     "__version__",
     "build_thread_tree",
     "derive_session_id",

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from sessionkit._model import Event
 
 __all__ = [
+    "IncompatibleStoreError",
     "InvalidEventError",
     "InvalidRulesError",
     "OutOfOrderError",
@@ -21,6 +22,9 @@ __all__ = [
     "SessionIdConflictError",
     "SessionkitError",
     "SnapshotError",
+    "StoreError",
+    "StoreLockedError",
+    "UnstorableEventError",
 ]
 
 
@@ -64,6 +68,8 @@ class RejectedEventError(SessionkitError, ValueError):
 
     def __init__(self, message: str, event: Event | None) -> None:
         self.event = event
+        #: Where the event stood in a ``Tracker.track_many`` batch (``None`` elsewhere).
+        self.index: int | None = None
         super().__init__(message)
 
 
@@ -121,3 +127,34 @@ class SessionIdConflictError(RejectedEventError):
             "but a session with that id is already open",
             event,
         )
+
+
+class StoreError(SessionkitError):
+    """A store could not do what was asked. ``path`` names the store's file, if it has one."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message if path is None else f"{path}: {message}")
+
+
+class StoreLockedError(StoreError):
+    """Another writer (a Tracker, in this process or another) holds the store."""
+
+
+class IncompatibleStoreError(StoreError):
+    """The file is not a sessionkit store this version can use: from a newer version, another
+    program's database, not a database at all, or written under other rules."""
+
+
+class UnstorableEventError(StoreError, ValueError):
+    """An event holds a value the store cannot keep exactly (e.g. metadata that is not JSON, or a
+    lone surrogate in a string). It was refused before anything changed.
+    """
+
+    reason: ClassVar[str] = "unstorable"
+
+    def __init__(self, event: Event, problem: str) -> None:
+        self.event = event
+        #: Where the event stood in a ``Tracker.track_many`` batch (``None`` elsewhere).
+        self.index: int | None = None
+        super().__init__(f"event {event.id!r} cannot be stored: {problem}")

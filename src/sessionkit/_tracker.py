@@ -1,0 +1,144 @@
+"""Tracker: a Sessionizer whose every decision is recorded in a store, crash-safely."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import datetime
+from types import TracebackType
+
+from sessionkit._errors import IncompatibleStoreError, RejectedEventError, UnstorableEventError
+from sessionkit._model import Assignment, ClosedSession, Event
+from sessionkit._rules import Rules
+from sessionkit._sessionizer import Sessionizer
+from sessionkit.storage._protocols import SessionRecorder
+from sessionkit.storage._records import Batch, storage_problem
+
+__all__ = ["Tracker"]
+
+
+class _ClosedInStore:
+    """Closed ids for the Sessionizer: the store's, plus those closed in the batch being built."""
+
+    def __init__(self, store: SessionRecorder) -> None:
+        self.store = store
+        self.pending: set[tuple[str, str]] = set()
+
+    def is_closed(self, session_id: str, scope: str) -> bool:
+        return (scope, session_id) in self.pending or self.store.is_closed(session_id, scope)
+
+    def add(self, closed: Iterable[ClosedSession]) -> None:
+        self.pending.update((report.scope, report.id) for report in closed)
+
+
+class Tracker:
+    """The entry point for backends: feeds a Sessionizer and records every decision in a store.
+
+    Opening a Tracker on a store that holds data resumes exactly where the last one stopped
+    (its rules must be the store's: :class:`~sessionkit.IncompatibleStoreError` otherwise).
+    Each :meth:`track`, :meth:`track_many` and :meth:`advance` call commits its events, the
+    session changes and everything needed to resume in one transaction of the store: after a
+    crash an event is either fully recorded (feeding it again is a duplicate) or not at all.
+    Closed session ids live in the store, not in memory. Safe to call from several threads.
+    """
+
+    def __init__(self, store: SessionRecorder, rules: Rules | None = None) -> None:
+        self._store = store
+        self._lock = threading.RLock()
+        self._closed = _ClosedInStore(store)
+        self._sessionizer = self._resume(rules)
+
+    def _resume(self, rules: Rules | None) -> Sessionizer:
+        state = self._store.resume_state()
+        if state is None:
+            return Sessionizer(rules, closed_sessions=self._closed)
+        sessionizer = Sessionizer.restore(state, closed_sessions=self._closed)
+        if rules is not None and rules != sessionizer.rules:
+            raise IncompatibleStoreError(
+                f"the store was written under {sessionizer.rules!r}, not {rules!r}; "
+                "open it with the same rules (or start a new store)"
+            )
+        return sessionizer
+
+    @property
+    def store(self) -> SessionRecorder:
+        """The store decisions are recorded in (query it for sessions)."""
+        return self._store
+
+    @property
+    def sessionizer(self) -> Sessionizer:
+        """The Sessionizer doing the grouping (read its state; feed through the Tracker)."""
+        return self._sessionizer
+
+    def track(self, event: Event) -> Assignment:
+        """Group and record one event; raises as :meth:`Sessionizer.feed` does.
+
+        Also raises :class:`~sessionkit.UnstorableEventError` for an event the store cannot keep
+        exactly; a refused event changes nothing.
+        """
+        return self.track_many((event,))[0]
+
+    def track_many(self, events: Iterable[Event]) -> list[Assignment]:
+        """Group and record events in order, in one transaction; return their assignments.
+
+        If an event is refused, the events before it are recorded (in that one transaction)
+        and the refusal is raised with ``index`` set to the refused event's position; the events
+        after it are not looked at. Call again with the rest to go on.
+        """
+        with self._lock:
+            results: list[Assignment] = []
+            refused: RejectedEventError | UnstorableEventError | None = None
+            try:
+                for index, event in enumerate(events):
+                    problem = storage_problem(event)
+                    if problem is not None:
+                        refused = UnstorableEventError(event, problem)
+                        refused.index = index
+                        break
+                    try:
+                        assignment = self._sessionizer.feed(event)
+                    except RejectedEventError as error:
+                        error.index = index
+                        refused = error
+                        break
+                    results.append(assignment)
+                    self._closed.add(assignment.closed)
+                accepted = tuple(a for a in results if not a.duplicate)
+                if accepted:
+                    self._record(Batch(self._sessionizer.rules, self._sessionizer.now, accepted))
+            finally:
+                self._closed.pending.clear()
+        if refused is not None:
+            raise refused
+        return results
+
+    def advance(self, now: datetime) -> tuple[ClosedSession, ...]:
+        """Move time forward, record the sessions that went idle, and return them."""
+        with self._lock:
+            closed = self._sessionizer.advance(now)
+            self._record(Batch(self._sessionizer.rules, now, closed=closed))
+            return closed
+
+    def _record(self, batch: Batch) -> None:
+        """Commit a batch; if the store fails, go back to what the store holds, then raise."""
+        try:
+            self._store.record(batch)
+        except BaseException:
+            self._sessionizer = self._resume(None)
+            raise
+
+    def close(self) -> None:
+        """Close the store (releasing its writer lock)."""
+        with self._lock:
+            self._store.close()
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

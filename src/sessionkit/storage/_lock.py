@@ -1,0 +1,53 @@
+"""An exclusive, process-level lock on a file, released by the OS when the process dies."""
+
+from __future__ import annotations
+
+import sys
+from typing import IO
+
+from sessionkit._errors import StoreLockedError
+
+__all__ = ["WriterLock"]
+
+
+class WriterLock:
+    """Holds ``path`` locked for one writer; raises :class:`StoreLockedError` if taken.
+
+    The lock is an OS advisory lock (``flock`` on POSIX, ``msvcrt.locking`` on Windows) on a
+    side file, so a writer killed with SIGKILL releases it with its process and never leaves a
+    stale lock behind.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._file: IO[bytes] | None = open(path, "a+b")  # noqa: SIM115
+        try:
+            _lock(self._file)
+        except OSError:
+            self._file.close()
+            self._file = None
+            raise StoreLockedError(
+                "another writer has this store open; close its Tracker first "
+                "(readers can use SQLiteStore(path, readonly=True))",
+                path,
+            ) from None
+
+    def release(self) -> None:
+        """Let the next writer in. Idempotent."""
+        if self._file is not None:
+            self._file.close()  # closing the file drops the lock
+            self._file = None
+
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _lock(file: IO[bytes]) -> None:
+        file.seek(0)
+        msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock(file: IO[bytes]) -> None:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -1,0 +1,305 @@
+"""What stores receive and return: batches of decisions, stored rows, pages of query results.
+
+Both stores apply a :class:`Batch` through the same :func:`plan`, and build the Sessionizer's
+resume state with the same :func:`resume_snapshot`, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from sessionkit._assembly import build_thread_tree
+from sessionkit._model import (
+    Assignment,
+    ClosedSession,
+    CloseReason,
+    Event,
+    Session,
+    SessionStatus,
+)
+from sessionkit._rules import Rules
+from sessionkit._sessionizer import SNAPSHOT_FORMAT, SNAPSHOT_VERSION, _rules_to_json
+
+__all__ = [
+    "Batch",
+    "Page",
+    "Plan",
+    "SessionListing",
+    "SessionRow",
+    "StoredEvent",
+    "check_page_arguments",
+    "page_of",
+    "plan",
+    "resume_snapshot",
+    "storage_problem",
+    "whole_session",
+]
+
+
+@attrs.frozen
+class Batch:
+    """What one ``Tracker`` call decided, to be recorded in one transaction.
+
+    ``assignments`` are the accepted events in feed order (duplicates are left out: they change
+    nothing); ``closed`` are closings reported by ``advance``; ``now`` is the Sessionizer's time
+    after the call. ``rules`` are the rules in force, which a store keeps to check on resume.
+    """
+
+    rules: Rules
+    now: datetime | None
+    assignments: tuple[Assignment, ...] = ()
+    closed: tuple[ClosedSession, ...] = ()
+
+
+@attrs.define
+class SessionRow:
+    """A stored session's summary (no events)."""
+
+    id: str
+    scope: str
+    explicit: bool
+    header_id: str | None
+    started_at: datetime
+    last_input_at: datetime
+    status: SessionStatus
+    closed_at: datetime | None
+    close_reason: CloseReason | None
+    event_count: int
+    first_seq: int
+    last_seq: int
+
+
+@attrs.frozen
+class StoredEvent:
+    """One stored event with what was decided for it.
+
+    ``seq`` is its position in the store (feed order across the store's life).
+    """
+
+    seq: int
+    event: Event
+    session_id: str
+    thread_parent_id: str | None
+
+
+@attrs.frozen
+class Page:
+    """One page of a query: ``items`` and the cursor to pass as ``after`` for the next page.
+
+    ``next_after`` is ``None`` on the last page.
+    """
+
+    items: tuple[Any, ...]
+    next_after: str | None
+
+
+@attrs.frozen
+class SessionListing:
+    """One row of ``sessions()``: a session's summary with one of its events.
+
+    In the default view there is a row per matching event (``event`` is that event); with
+    ``only_sessions=True`` one row per session, whose ``event`` is its first event (its header
+    when it has one). ``seq`` is the event's position in the store.
+    """
+
+    session: SessionRow
+    seq: int
+    event: Event
+    thread_parent_id: str | None
+
+
+@attrs.frozen
+class Plan:
+    """A batch turned into rows: new events, and the sessions it creates or changes."""
+
+    events: tuple[StoredEvent, ...]
+    sessions: dict[tuple[str, str], SessionRow]  # the new state of every touched session
+
+
+def plan(
+    batch: Batch,
+    first_seq: int,
+    load: Callable[[str, str], SessionRow | None],
+) -> Plan:
+    """Turn ``batch`` into rows. ``load(scope, id)`` returns a stored :class:`SessionRow` or
+    ``None``; sessions the batch touches are loaded once and updated in order."""
+    touched: dict[tuple[str, str], SessionRow] = {}
+
+    def row(scope: str, session_id: str) -> SessionRow:
+        key = (scope, session_id)
+        found = touched.get(key)
+        if found is None:
+            found = load(scope, session_id)
+            if found is None:
+                raise KeyError(key)
+            touched[key] = found
+        return found
+
+    def close(report: ClosedSession) -> None:
+        closing = row(report.scope, report.id)
+        closing.status = SessionStatus.CLOSED
+        closing.closed_at = report.closed_at
+        closing.close_reason = report.close_reason
+
+    events = []
+    seq = first_seq
+    for assignment in batch.assignments:
+        event = assignment.event
+        for report in assignment.closed:
+            if report.close_reason is CloseReason.IDLE:
+                close(report)
+        if assignment.started:
+            touched[(event.scope, assignment.session_id)] = SessionRow(
+                id=assignment.session_id,
+                scope=event.scope,
+                explicit=event.session_id is not None,
+                header_id=event.id if assignment.header else None,
+                started_at=event.at,
+                last_input_at=event.at,
+                status=SessionStatus.OPEN,
+                closed_at=None,
+                close_reason=None,
+                event_count=1,
+                first_seq=seq,
+                last_seq=seq,
+            )
+        else:
+            joined = row(event.scope, assignment.session_id)
+            joined.last_input_at = event.at
+            joined.event_count += 1
+            joined.last_seq = seq
+        events.append(StoredEvent(seq, event, assignment.session_id, assignment.thread_parent_id))
+        for report in assignment.closed:
+            if report.close_reason is CloseReason.ENDED:
+                close(report)
+        seq += 1
+    for report in batch.closed:
+        close(report)
+    return Plan(tuple(events), touched)
+
+
+def resume_snapshot(
+    rules: Rules,
+    now: datetime | None,
+    remembered: Sequence[tuple[SessionRow, Sequence[str]]],
+    recent: Iterable[tuple[str, str, datetime, str]],
+) -> dict[str, Any]:
+    """The Sessionizer snapshot a store resumes from (closed ids stay in the store).
+
+    ``remembered``: the sessions whose horizon is after ``now``, with their event ids in feed
+    order, ordered by their last event. ``recent``: ``(scope, user key, at, session id)`` of the
+    events within one join window of ``now``, in feed order; the last one per user key is its
+    latest event, kept when its session is open.
+    """
+    open_ids = {(row.scope, row.id) for row, _ in remembered if row.status is SessionStatus.OPEN}
+    latest: dict[tuple[str, str], tuple[datetime, str]] = {}
+    for scope, user_key, at, session_id in recent:
+        latest[(scope, user_key)] = (at, session_id)
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "version": SNAPSHOT_VERSION,
+        "rules": _rules_to_json(rules),
+        "now": None if now is None else now.isoformat(),
+        "sessions": [
+            {
+                "id": row.id,
+                "scope": row.scope,
+                "explicit": row.explicit,
+                "header_id": row.header_id,
+                "started_at": row.started_at.isoformat(),
+                "last_input_at": row.last_input_at.isoformat(),
+                "ended_at": (
+                    row.closed_at.isoformat()
+                    if row.close_reason is CloseReason.ENDED and row.closed_at is not None
+                    else None
+                ),
+                "event_ids": list(event_ids),
+            }
+            for row, event_ids in remembered
+        ],
+        "latest": [
+            {"scope": scope, "user_key": user_key, "at": at.isoformat(), "session_id": sid}
+            for (scope, user_key), (at, sid) in latest.items()
+            if (scope, sid) in open_ids
+        ],
+    }
+
+
+def check_page_arguments(limit: int, after: str | None) -> int:
+    """Validate ``limit`` and ``after``; return the position to start after."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit must be a whole number of at least 1, not {limit!r}")
+    if after is None:
+        return 0
+    if not isinstance(after, str) or not after.isascii() or not after.isdigit():
+        raise ValueError(f"after must be a cursor returned by a previous page, not {after!r}")
+    return int(after)
+
+
+def page_of(items: Sequence[SessionListing], limit: int) -> Page:
+    """The first ``limit`` items (of up to ``limit + 1`` fetched), and a cursor if there are more.
+
+    The cursor is the last row's position: its event's (or, listing sessions, its first event's)
+    ``seq``, so pages never drift when rows are added.
+    """
+    if len(items) <= limit:
+        return Page(tuple(items), None)
+    return Page(tuple(items[:limit]), str(items[limit - 1].seq))
+
+
+def whole_session(row: SessionRow, stored: Sequence[StoredEvent]) -> Session:
+    """A :class:`~sessionkit.Session` from a stored row and its stored events (feed order)."""
+    events = tuple(s.event for s in stored)
+    return Session(
+        id=row.id,
+        scope=row.scope,
+        explicit=row.explicit,
+        header=events[0] if row.header_id is not None else None,
+        events=events,
+        started_at=row.started_at,
+        last_input_at=row.last_input_at,
+        status=row.status,
+        closed_at=row.closed_at,
+        close_reason=row.close_reason,
+        roots=build_thread_tree(events, [s.thread_parent_id for s in stored]),
+    )
+
+
+def storage_problem(event: Event) -> str | None:
+    """Why a store could not keep ``event`` exactly, or ``None`` if it can.
+
+    Strings must be encodable as UTF-8 (no lone surrogates) and ``metadata`` must survive a
+    JSON round trip unchanged (strings as keys; no tuples, sets, bytes or NaN).
+    """
+    texts = (
+        event.id,
+        event.scope,
+        event.initiator.id,
+        event.target.id if event.target is not None else None,
+        event.user_id,
+        event.session_id,
+        event.parent_id,
+        event.input,
+        event.output,
+    )
+    for text in texts:
+        if text is not None and not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return "a string holds a lone surrogate, which UTF-8 cannot encode"
+    if event.metadata:
+        plain = dict(event.metadata)
+        try:
+            encoded = json.dumps(plain, ensure_ascii=False, allow_nan=False, sort_keys=True)
+            encoded.encode("utf-8")
+        except (TypeError, ValueError) as error:
+            return f"metadata is not plain JSON ({error})"
+        if json.loads(encoded) != plain:
+            return "metadata would not come back unchanged from JSON (tuples or non-string keys?)"
+    return None
