@@ -121,6 +121,12 @@ class MemoryStore:
     def close(self) -> None:
         """Nothing to release."""
 
+    def __enter__(self) -> MemoryStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # -- queries --------------------------------------------------------------------------------
 
     def session(self, session_id: str, scope: str = "") -> Session | None:

@@ -215,6 +215,12 @@ class SQLiteStore:
                 self._writer_lock.release()
                 self._writer_lock = None
 
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # -- recording ------------------------------------------------------------------------------
 
     def record(self, batch: Batch) -> None:

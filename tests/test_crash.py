@@ -1,0 +1,95 @@
+"""Crash tests: a writer killed with SIGKILL at random points loses and doubles nothing."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sessionkit import MemoryStore, SQLiteStore, Tracker
+from sessionkit.testing.conformance import conformance_stream
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = 1500
+BATCH = 25
+
+CHILD = f"""
+import sys, time
+from sessionkit import SQLiteStore, Tracker
+from sessionkit.testing.conformance import conformance_stream
+events = conformance_stream({EVENTS}, seed=int(sys.argv[2]))
+tracker = Tracker(SQLiteStore(sys.argv[1]))
+print("ready", flush=True)
+for start in range(0, len(events), {BATCH}):
+    tracker.track_many(events[start:start + {BATCH}])
+    print("batch", flush=True)
+    time.sleep(0.001)
+print("done", flush=True)
+"""
+
+
+def uninterrupted(seed: int) -> tuple[list[str | None], list[tuple[str, str, str]]]:
+    """Assignments and session statuses of one run that nothing interrupts."""
+    events = conformance_stream(EVENTS, seed=seed)
+    store = MemoryStore()
+    Tracker(store).track_many(events)
+    return outcome(store, events)
+
+
+def outcome(
+    store: MemoryStore | SQLiteStore, events: list[object]
+) -> tuple[list[str | None], list[tuple[str, str, str]]]:
+    assigned = [store.session_of(e.id, e.scope) for e in events]  # type: ignore[attr-defined]
+    sessions = [
+        (row.session.id, row.session.scope, row.session.status.value)
+        for row in store.sessions(only_sessions=True, limit=100_000).items
+    ]
+    return assigned, sessions
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_killed_writer_resumes_without_loss_or_doubling(tmp_path: Path, seed: int) -> None:
+    """Kill the writer at a random moment, resume from the file, finish: same as no crash.
+
+    The stream (conformance_stream) is refusal-free, so batches align with what was recorded.
+    """
+    path = tmp_path / "crash.db"
+    events = conformance_stream(EVENTS, seed=seed)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path), str(seed)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "ready"
+    # Kill during a random batch, at a random moment of it (writing, committing or sleeping).
+    rng = random.Random(seed)
+    for _ in range(rng.randrange(EVENTS // BATCH // 2)):
+        assert child.stdout.readline().strip() == "batch"
+    time.sleep(rng.uniform(0, 0.003))
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    child.stdout.close()
+    assert child.returncode == -signal.SIGKILL
+
+    with SQLiteStore(path) as store:
+        recorded = [store.session_of(e.id, e.scope) is not None for e in events]
+        done = recorded.index(False) if False in recorded else len(events)
+        # Whole batches only: a prefix of the stream, nothing after it.
+        assert recorded == [True] * done + [False] * (len(events) - done)
+        assert done % BATCH == 0 or done == len(events)
+        tracker = Tracker(store)
+        if done:  # the last recorded event comes back as a duplicate
+            assert tracker.track(events[done - 1]).duplicate
+        tracker.track_many(events[done:])
+        assert outcome(store, events) == uninterrupted(seed)
+        assert len(store.sessions(limit=100_000).items) == len(events)

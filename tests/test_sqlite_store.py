@@ -1,0 +1,200 @@
+"""What only the SQLite store has: its file, schema versions, the writer lock, readers."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from sessionkit import (
+    Event,
+    IncompatibleStoreError,
+    MemoryStore,
+    Participant,
+    ParticipantKind,
+    SQLiteStore,
+    StoreError,
+    StoreLockedError,
+    Tracker,
+)
+from sessionkit.storage import SCHEMA_VERSION
+from sessionkit.testing.conformance import conformance_stream
+from tests.helpers import ALICE, at, ev
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class TestSchema:
+    def test_new_file_gets_the_current_version_and_wal(self, tmp_path: Path) -> None:
+        """A new store is created at SCHEMA_VERSION, in WAL mode."""
+        path = tmp_path / "s.db"
+        SQLiteStore(path).close()
+        db = sqlite3.connect(path)
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"events", "sessions", "meta"} <= tables
+
+    def test_empty_version_0_file_is_migrated(self, tmp_path: Path) -> None:
+        """An empty SQLite file (version 0) is migrated through every step on open."""
+        path = tmp_path / "s.db"
+        sqlite3.connect(path).close()
+        with SQLiteStore(path) as store:
+            Tracker(store).track(ev("q1", 0))
+            assert store.session_of("q1") is not None
+
+    def test_newer_schema_is_refused(self, tmp_path: Path) -> None:
+        """A file from a newer sessionkit is refused, not migrated down."""
+        path = tmp_path / "s.db"
+        SQLiteStore(path).close()
+        db = sqlite3.connect(path)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        db.close()
+        with pytest.raises(IncompatibleStoreError, match="newer"):
+            SQLiteStore(path)
+        # Refusing released the writer lock:
+        with pytest.raises(IncompatibleStoreError):
+            SQLiteStore(path)
+
+    def test_foreign_database_is_refused(self, tmp_path: Path) -> None:
+        """Another program's SQLite file is not taken over."""
+        path = tmp_path / "other.db"
+        db = sqlite3.connect(path)
+        db.execute("CREATE TABLE customers (id INTEGER)")
+        db.commit()
+        db.close()
+        with pytest.raises(IncompatibleStoreError, match="another program"):
+            SQLiteStore(path)
+
+    def test_corrupt_file_is_refused(self, tmp_path: Path) -> None:
+        """A file that is not a database gives a clear error naming it."""
+        path = tmp_path / "corrupt.db"
+        path.write_bytes(b"this is not a database at all" * 100)
+        with pytest.raises(IncompatibleStoreError, match="not a SQLite database") as caught:
+            SQLiteStore(path)
+        assert str(path) in str(caught.value)
+
+
+class TestWriterLock:
+    def test_second_writer_in_the_same_process_is_refused(self, tmp_path: Path) -> None:
+        """While a writer is open, a second gets StoreLockedError; after close it may open."""
+        path = tmp_path / "s.db"
+        first = SQLiteStore(path)
+        with pytest.raises(StoreLockedError):
+            SQLiteStore(path)
+        first.close()
+        SQLiteStore(path).close()
+
+    def test_second_writer_in_another_process_is_refused(self, tmp_path: Path) -> None:
+        """A writer in another process is refused while this one is alive."""
+        path = tmp_path / "s.db"
+        with SQLiteStore(path):
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys, sessionkit\n"
+                    "try:\n    sessionkit.SQLiteStore(sys.argv[1])\n"
+                    "except sessionkit.StoreLockedError:\n    sys.exit(3)\n",
+                    str(path),
+                ],
+                check=False,
+            )
+        assert done.returncode == 3
+
+    def test_reader_queries_while_a_writer_works(self, tmp_path: Path) -> None:
+        """A read-only store sees committed data while the writer holds the lock."""
+        path = tmp_path / "s.db"
+        with SQLiteStore(path) as writer:
+            tracker = Tracker(writer)
+            tracker.track(ev("q1", 0))
+            reader = SQLiteStore(path, readonly=True)
+            session_id = reader.session_of("q1")
+            assert session_id is not None
+            tracker.track(ev("q2", 1))
+            session = reader.session(session_id)
+            assert session is not None
+            assert [e.id for e in session.events] == ["q1", "q2"]
+            with pytest.raises(StoreError, match="read-only"):
+                Tracker(reader).track(ev("q3", 2))
+            reader.close()
+
+    def test_readonly_needs_an_existing_file(self, tmp_path: Path) -> None:
+        """Opening a missing file read-only does not create it."""
+        with pytest.raises(StoreError, match="no such store"):
+            SQLiteStore(tmp_path / "missing.db", readonly=True)
+        assert not (tmp_path / "missing.db").exists()
+
+
+class TestTrackerThreads:
+    def test_many_threads_tracking_at_once(self, tmp_path: Path) -> None:
+        """Eight threads tracking 200 events each: every event recorded once, no errors."""
+        errors: list[BaseException] = []
+        with SQLiteStore(tmp_path / "s.db") as store:
+            tracker = Tracker(store)
+
+            def work(n: int) -> None:
+                user = Participant(ParticipantKind.USER, f"user-{n}")
+                try:
+                    for i in range(200):
+                        tracker.track(Event(id=f"{n}-{i}", at=at(0), initiator=user))
+                except BaseException as error:  # pragma: no cover - reported below
+                    errors.append(error)
+
+            threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert errors == []
+            rows = store.sessions(limit=10_000).items
+            assert len(rows) == 1600
+            assert len({(r.event.id) for r in rows}) == 1600
+            assert len(store.sessions(only_sessions=True, limit=100).items) == 8
+
+
+class TestTrackerRecovery:
+    def test_store_failure_rolls_back_and_resyncs(self, tmp_path: Path) -> None:
+        """If the store fails mid-record, nothing of the batch stays and the Tracker resyncs."""
+        store = MemoryStore()
+        tracker = Tracker(store)
+        tracker.track(ev("q1", 0))
+        original = store.record
+
+        def failing(batch: object) -> None:
+            raise OSError("disk full")
+
+        store.record = failing  # type: ignore[method-assign]
+        with pytest.raises(OSError, match="disk full"):
+            tracker.track(ev("q2", 10))
+        store.record = original  # type: ignore[method-assign]
+        assert tracker.sessionizer.now == at(0)  # back to what the store holds
+        assert not tracker.track(ev("q2", 10)).duplicate
+        assert store.session_of("q2") == store.session_of("q1")
+
+
+def test_tracker_memory_stays_bounded_with_a_store(tmp_path: Path) -> None:
+    """With a store, the Sessionizer holds no closed ids, only what is open or remembered."""
+    with SQLiteStore(tmp_path / "s.db") as store:
+        tracker = Tracker(store)
+        events = conformance_stream(600, seed=3)
+        tracker.track_many(events)
+        tracker.advance(events[-1].at + timedelta(days=2))
+        assert tracker.sessionizer.closed_session_count == 0
+        assert tracker.sessionizer.remembered_event_count == 0
+        assert tracker.sessionizer.open_session_count == 0
+
+
+def test_store_file_works_from_the_command_line_sqlite(tmp_path: Path) -> None:
+    """The file is plain SQLite: other tools can read the tables."""
+    path = tmp_path / "s.db"
+    with SQLiteStore(path) as store:
+        Tracker(store).track_many([ev("q1", 0, ALICE), ev("q2", 1, ALICE)])
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 2
+    assert db.execute("SELECT event_count FROM sessions").fetchone()[0] == 2
