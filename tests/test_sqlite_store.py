@@ -197,4 +197,4 @@ def test_store_file_works_from_the_command_line_sqlite(tmp_path: Path) -> None:
         Tracker(store).track_many([ev("q1", 0, ALICE), ev("q2", 1, ALICE)])
     db = sqlite3.connect(path)
     assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 2
-    assert db.execute("SELECT event_count FROM sessions").fetchone()[0] == 2
+    assert db.execute("SELECT event_count FROM session_rows").fetchone()[0] == 2

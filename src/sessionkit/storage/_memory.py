@@ -6,8 +6,6 @@ import threading
 from datetime import datetime
 from typing import Any
 
-import attrs
-
 from sessionkit._model import Event, Session, SessionStatus
 from sessionkit._rules import Rules
 from sessionkit.storage._records import (
@@ -68,20 +66,25 @@ class MemoryStore:
     def record(self, batch: Batch) -> None:
         """Apply a batch; it is computed in full before anything changes."""
         with self._lock:
-            first_seq = len(self._events) + 1
-            rows = plan(batch, first_seq, self._copy_of)
+            rows = plan(batch, len(self._events) + 1)
             for stored in rows.events:
                 key = (stored.event.scope, stored.session_id)
                 self._events.append(stored)
                 self._session_events.setdefault(key, []).append(stored)
                 self._event_session[(stored.event.scope, stored.event.id)] = stored.session_id
-            self._sessions.update(rows.sessions)
+            self._sessions.update(rows.new_sessions)
+            for key, growth in rows.grown.items():
+                row = self._sessions[key]
+                row.last_input_at = growth.last_input_at
+                row.last_seq = growth.last_seq
+                row.event_count += growth.added
+            for key, (closed_at, reason) in rows.closings.items():
+                row = self._sessions[key]
+                row.status = SessionStatus.CLOSED
+                row.closed_at = closed_at
+                row.close_reason = reason
             self._rules = batch.rules
             self._now = batch.now
-
-    def _copy_of(self, scope: str, session_id: str) -> SessionRow | None:
-        row = self._sessions.get((scope, session_id))
-        return None if row is None else attrs.evolve(row)
 
     def resume_state(self) -> dict[str, Any] | None:
         """The Sessionizer snapshot to resume from, or ``None`` when nothing was recorded."""

@@ -7,7 +7,7 @@ resume state with the same :func:`resume_snapshot`, so they cannot drift apart.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from sessionkit._sessionizer import SNAPSHOT_FORMAT, SNAPSHOT_VERSION, _rules_to
 
 __all__ = [
     "Batch",
+    "Growth",
     "Page",
     "Plan",
     "SessionListing",
@@ -113,48 +114,55 @@ class SessionListing:
     thread_parent_id: str | None
 
 
+@attrs.define
+class Growth:
+    """What a batch adds to a session recorded before it: events, and the newest input."""
+
+    last_input_at: datetime
+    last_seq: int
+    added: int = 0
+
+
 @attrs.frozen
 class Plan:
-    """A batch turned into rows: new events, and the sessions it creates or changes."""
+    """A batch turned into rows, so that a store never has to read before it writes.
+
+    ``new_sessions`` are created by the batch (with everything the batch did to them);
+    ``grown`` and ``closings`` change sessions recorded before it.
+    """
 
     events: tuple[StoredEvent, ...]
-    sessions: dict[tuple[str, str], SessionRow]  # the new state of every touched session
+    new_sessions: dict[tuple[str, str], SessionRow]
+    grown: dict[tuple[str, str], Growth]
+    closings: dict[tuple[str, str], tuple[datetime, CloseReason]]
 
 
-def plan(
-    batch: Batch,
-    first_seq: int,
-    load: Callable[[str, str], SessionRow | None],
-) -> Plan:
-    """Turn ``batch`` into rows. ``load(scope, id)`` returns a stored :class:`SessionRow` or
-    ``None``; sessions the batch touches are loaded once and updated in order."""
-    touched: dict[tuple[str, str], SessionRow] = {}
-
-    def row(scope: str, session_id: str) -> SessionRow:
-        key = (scope, session_id)
-        found = touched.get(key)
-        if found is None:
-            found = load(scope, session_id)
-            if found is None:
-                raise KeyError(key)
-            touched[key] = found
-        return found
+def plan(batch: Batch, first_seq: int) -> Plan:
+    """Turn ``batch`` into rows, numbering its events from ``first_seq``."""
+    new: dict[tuple[str, str], SessionRow] = {}
+    grown: dict[tuple[str, str], Growth] = {}
+    closings: dict[tuple[str, str], tuple[datetime, CloseReason]] = {}
 
     def close(report: ClosedSession) -> None:
-        closing = row(report.scope, report.id)
-        closing.status = SessionStatus.CLOSED
-        closing.closed_at = report.closed_at
-        closing.close_reason = report.close_reason
+        key = (report.scope, report.id)
+        row = new.get(key)
+        if row is None:
+            closings[key] = (report.closed_at, report.close_reason)
+        else:
+            row.status = SessionStatus.CLOSED
+            row.closed_at = report.closed_at
+            row.close_reason = report.close_reason
 
     events = []
     seq = first_seq
     for assignment in batch.assignments:
         event = assignment.event
+        key = (event.scope, assignment.session_id)
         for report in assignment.closed:
             if report.close_reason is CloseReason.IDLE:
                 close(report)
         if assignment.started:
-            touched[(event.scope, assignment.session_id)] = SessionRow(
+            new[key] = SessionRow(
                 id=assignment.session_id,
                 scope=event.scope,
                 explicit=event.session_id is not None,
@@ -168,11 +176,18 @@ def plan(
                 first_seq=seq,
                 last_seq=seq,
             )
+        elif key in new:
+            row = new[key]
+            row.last_input_at = event.at
+            row.event_count += 1
+            row.last_seq = seq
         else:
-            joined = row(event.scope, assignment.session_id)
-            joined.last_input_at = event.at
-            joined.event_count += 1
-            joined.last_seq = seq
+            growth = grown.get(key)
+            if growth is None:
+                growth = grown[key] = Growth(event.at, seq)
+            growth.last_input_at = event.at
+            growth.last_seq = seq
+            growth.added += 1
         events.append(StoredEvent(seq, event, assignment.session_id, assignment.thread_parent_id))
         for report in assignment.closed:
             if report.close_reason is CloseReason.ENDED:
@@ -180,7 +195,7 @@ def plan(
         seq += 1
     for report in batch.closed:
         close(report)
-    return Plan(tuple(events), touched)
+    return Plan(tuple(events), new, grown, closings)
 
 
 def resume_snapshot(
@@ -287,8 +302,9 @@ def storage_problem(event: Event) -> str | None:
         event.input,
         event.output,
     )
-    for text in texts:
-        if text is not None and not text.isascii():
+    present = [text for text in texts if text is not None]
+    if not "".join(present).isascii():  # one check for the common case
+        for text in present:
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError:

@@ -41,41 +41,44 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
+_ONE_SECOND = timedelta(seconds=1)
 
 #: The schema version this sessionkit writes. Files from older versions are migrated on open.
 SCHEMA_VERSION = 1
 
 # MIGRATIONS[n] takes a file from version n - 1 to version n. Version 0 is an empty file.
+# Times are stored as whole microseconds since 1970-01-01 UTC (``*_us``, sortable) with the UTC
+# offset they were given in, in seconds (``*_offset``), so that they come back as given.
+#
+# A session is numbered by its first event's seq (``num``), so sessions and the events index
+# grow at their ends; what changes as events join (last input, count) is read from the events
+# (the ``session_rows`` view), so joining writes no session row: a batch writes its events,
+# the sessions it opens and the sessions it closes.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
         """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID""",
         """CREATE TABLE sessions (
+            num INTEGER PRIMARY KEY,
             scope TEXT NOT NULL,
             id TEXT NOT NULL,
             explicit INTEGER NOT NULL,
             header_id TEXT,
-            started_at TEXT NOT NULL,
-            last_input_at TEXT NOT NULL,
-            last_input_us INTEGER NOT NULL,
+            started_us INTEGER NOT NULL,
+            started_offset INTEGER NOT NULL,
             status TEXT NOT NULL,
-            closed_at TEXT,
-            close_reason TEXT,
-            event_count INTEGER NOT NULL,
-            first_seq INTEGER NOT NULL,
-            last_seq INTEGER NOT NULL,
-            PRIMARY KEY (scope, id)
-        ) WITHOUT ROWID""",
-        """CREATE INDEX sessions_by_first_seq ON sessions (first_seq)""",
-        """CREATE INDEX sessions_by_last_input ON sessions (last_input_us)""",
+            closed_us INTEGER,
+            closed_offset INTEGER,
+            close_reason TEXT
+        )""",
+        """CREATE UNIQUE INDEX sessions_by_id ON sessions (scope, id)""",
         """CREATE TABLE events (
             seq INTEGER PRIMARY KEY,
+            session_num INTEGER NOT NULL,
             scope TEXT NOT NULL,
             id TEXT NOT NULL,
-            session_id TEXT NOT NULL,
             thread_parent_id TEXT,
-            at TEXT NOT NULL,
             at_us INTEGER NOT NULL,
-            user_key TEXT NOT NULL,
+            at_offset INTEGER NOT NULL,
             initiator_kind TEXT NOT NULL,
             initiator_id TEXT NOT NULL,
             target_kind TEXT,
@@ -86,27 +89,61 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             ends_session INTEGER NOT NULL,
             input TEXT,
             output TEXT,
-            metadata TEXT
+            metadata TEXT,
+            user_key TEXT NOT NULL
         )""",
         """CREATE INDEX events_by_id ON events (scope, id)""",
-        """CREATE INDEX events_by_session ON events (scope, session_id, seq)""",
-        """CREATE INDEX events_by_time ON events (at_us)""",
+        """CREATE INDEX events_by_session ON events (session_num, seq)""",
+        """CREATE VIEW session_rows AS
+            SELECT s.*, last.seq AS last_seq, last.at_us AS last_input_us,
+                   last.at_offset AS last_input_offset,
+                   (SELECT count(*) FROM events c WHERE c.session_num = s.num) AS event_count
+            FROM sessions s
+            JOIN events last ON last.seq = (
+                SELECT max(m.seq) FROM events m WHERE m.session_num = s.num
+            )""",
     ),
 }
 
 _SESSION_COLUMNS = (
-    "id, scope, explicit, header_id, started_at, last_input_at, status, closed_at, "
-    "close_reason, event_count, first_seq, last_seq"
+    "num, scope, id, explicit, header_id, started_us, started_offset, status, closed_us, "
+    "closed_offset, close_reason, last_seq, last_input_us, last_input_offset, event_count"
 )
 _EVENT_COLUMNS = (
-    "seq, scope, id, session_id, thread_parent_id, at, initiator_kind, initiator_id, "
-    "target_kind, target_id, user_id, explicit_session_id, parent_id, ends_session, input, "
-    "output, metadata"
+    "seq, session_num, scope, id, thread_parent_id, at_us, at_offset, initiator_kind, "
+    "initiator_id, target_kind, target_id, user_id, explicit_session_id, parent_id, "
+    "ends_session, input, output, metadata, user_key"
 )
+_SESSION_INSERT = (
+    "INSERT INTO sessions (num, scope, id, explicit, header_id, started_us, started_offset, "
+    "status, closed_us, closed_offset, close_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_EVENT_INSERT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+
+
+def _prefixed(columns: str, alias: str) -> str:
+    return ", ".join(f"{alias}.{column.strip()}" for column in columns.split(","))
+
+
+_S_COLUMNS = _prefixed(_SESSION_COLUMNS, "s")
+_E_COLUMNS = _prefixed(_EVENT_COLUMNS, "e")
+_S_WIDTH = len(_SESSION_COLUMNS.split(","))
 
 
 def _us(at: datetime) -> int:
     return (at - _EPOCH) // _US
+
+
+def _offset(at: datetime) -> int:
+    offset = at.utcoffset()
+    assert offset is not None  # events are timezone-aware
+    return offset // _ONE_SECOND
+
+
+def _time(us: int, offset: int) -> datetime:
+    """The datetime stored as ``us`` and ``offset``, in the zone offset it was given in."""
+    zone = timezone.utc if offset == 0 else timezone(timedelta(seconds=offset))
+    return (_EPOCH + timedelta(microseconds=us)).astimezone(zone)
 
 
 class SQLiteStore:
@@ -137,6 +174,13 @@ class SQLiteStore:
                 self._writer_lock.release()
             raise
         self._next_seq = self._scalar("SELECT coalesce(max(seq), 0) + 1 FROM events")
+        # (scope, id) -> num of the sessions that may still take events: the open ones.
+        self._open_nums: dict[tuple[str, str], int] = {
+            (scope, id): num
+            for num, scope, id in self._db.execute(
+                "SELECT num, scope, id FROM sessions WHERE status = 'open'"
+            )
+        }
 
     def _connect(self, in_memory: bool) -> sqlite3.Connection:
         try:
@@ -150,6 +194,10 @@ class SQLiteStore:
                 if not in_memory:
                     db.execute("PRAGMA journal_mode=WAL")
                     db.execute("PRAGMA synchronous=FULL")
+                    # Checkpoint every 40 MB of WAL rather than every 4 MB: fewer, larger copies
+                    # back into the database (a third of the commit time at 1,000-event batches).
+                    db.execute("PRAGMA wal_autocheckpoint=10000")
+                    db.execute("PRAGMA cache_size=-65536")
             db.execute("PRAGMA busy_timeout=5000")
             return db
         except sqlite3.DatabaseError as error:
@@ -227,17 +275,28 @@ class SQLiteStore:
         """Record a batch in one transaction: all of it, or (on any error) none of it."""
         if self.readonly:
             raise StoreError("opened read-only", self.path)
-        with self._transaction():
-            rows = plan(batch, self._next_seq, self._session_row)
+        rows = plan(batch, self._next_seq)
+        opened = {key: row.first_seq for key, row in rows.new_sessions.items()}
+        nums = self._open_nums
+        with self._lock, self._transaction():
             self._db.executemany(
-                f"INSERT INTO events ({_EVENT_COLUMNS}, at_us, user_key) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_event_values(stored) for stored in rows.events],
+                _SESSION_INSERT, [_session_values(row) for row in rows.new_sessions.values()]
             )
             self._db.executemany(
-                f"INSERT OR REPLACE INTO sessions ({_SESSION_COLUMNS}, last_input_us) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_session_values(row) for row in rows.sessions.values()],
+                _EVENT_INSERT,
+                [
+                    _event_values(e, opened.get(key) or nums[key])
+                    for e in rows.events
+                    for key in ((e.event.scope, e.session_id),)
+                ],
+            )
+            self._db.executemany(
+                "UPDATE sessions SET status = ?, closed_us = ?, closed_offset = ?, "
+                "close_reason = ? WHERE scope = ? AND id = ?",
+                [
+                    (SessionStatus.CLOSED.value, _us(at), _offset(at), reason.value, *key)
+                    for key, (at, reason) in rows.closings.items()
+                ],
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
@@ -246,14 +305,14 @@ class SQLiteStore:
                     ("now", "" if batch.now is None else batch.now.isoformat()),
                 ],
             )
-        self._next_seq += len(rows.events)
-
-    def _session_row(self, scope: str, session_id: str) -> SessionRow | None:
-        found = self._db.execute(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE scope = ? AND id = ?",
-            (scope, session_id),
-        ).fetchone()
-        return None if found is None else _session_from(found)
+        with self._lock:
+            self._next_seq += len(rows.events)
+            nums.update(opened)
+            for key, row in rows.new_sessions.items():
+                if row.status is SessionStatus.CLOSED:
+                    del nums[key]
+            for key in rows.closings:
+                nums.pop(key, None)
 
     def stored_rules(self) -> Rules | None:
         """The rules the recorded data was grouped under, or ``None`` for an empty store."""
@@ -269,30 +328,44 @@ class SQLiteStore:
                 return None
             now_text = self._meta("now")
             now = datetime.fromisoformat(now_text) if now_text else None
-            floor = -(2**62) if now is None else _us(now) - rules.idle_timeout // _US
-            rows = [
-                _session_from(r)
-                for r in self._db.execute(
-                    f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE last_input_us > ? "
-                    "ORDER BY last_seq",
-                    (floor,),
+            # Events are stored in time order, so "since a time" is "after a seq": scan back
+            # from the newest event to the last one at or before each floor.
+            now_us = _us(now) if now is not None else 0
+            idle_floor = now_us - rules.idle_timeout // _US  # remembered: last input after it
+            window_floor = now_us - rules.join_window // _US  # recent: at or after it
+            remembered_after = recent_after = None
+            for seq, at_us in self._db.execute("SELECT seq, at_us FROM events ORDER BY seq DESC"):
+                if recent_after is None and at_us < window_floor:
+                    recent_after = seq
+                if remembered_after is None and at_us <= idle_floor:
+                    remembered_after = seq
+                if recent_after is not None and remembered_after is not None:
+                    break
+            remembered = [
+                int(num)
+                for (num,) in self._db.execute(
+                    "SELECT DISTINCT session_num FROM events WHERE seq > ?",
+                    (remembered_after or 0,),
                 )
             ]
-            ids: dict[tuple[str, str], list[str]] = {(r.scope, r.id): [] for r in rows}
-            for scope, session_id, event_id in self._db.execute(
-                "SELECT e.scope, e.session_id, e.id FROM sessions s JOIN events e "
-                "ON e.scope = s.scope AND e.session_id = s.id "
-                "WHERE s.last_input_us > ? ORDER BY e.seq",
-                (floor,),
-            ):
-                ids[(scope, session_id)].append(event_id)
-            recent_floor = -(2**62) if now is None else _us(now) - rules.join_window // _US
+            rows = sorted(
+                (self._row_by_num(num) for num in remembered), key=lambda row: row.last_seq
+            )
+            ids: dict[tuple[str, str], list[str]] = {}
+            for row in rows:
+                ids[(row.scope, row.id)] = [
+                    event_id
+                    for (event_id,) in self._db.execute(
+                        "SELECT id FROM events WHERE session_num = ? ORDER BY seq",
+                        (row.first_seq,),
+                    )
+                ]
             recent = [
-                (scope, user_key, datetime.fromisoformat(at), session_id)
-                for scope, user_key, at, session_id in self._db.execute(
-                    "SELECT scope, user_key, at, session_id FROM events WHERE at_us >= ? "
-                    "ORDER BY seq",
-                    (recent_floor,),
+                (scope, user_key, _time(at_us, offset), session_id)
+                for scope, user_key, at_us, offset, session_id in self._db.execute(
+                    "SELECT e.scope, e.user_key, e.at_us, e.at_offset, s.id FROM events e "
+                    "JOIN sessions s ON s.num = e.session_num WHERE e.seq > ? ORDER BY e.seq",
+                    (recent_after or 0,),
                 )
             ]
         return resume_snapshot(rules, now, [(r, ids[(r.scope, r.id)]) for r in rows], recent)
@@ -307,18 +380,26 @@ class SQLiteStore:
 
     # -- queries --------------------------------------------------------------------------------
 
+    def _row_by_num(self, num: int) -> SessionRow:
+        found = self._db.execute(
+            f"SELECT {_SESSION_COLUMNS} FROM session_rows WHERE num = ?", (num,)
+        ).fetchone()
+        return _session_from(found)
+
     def session(self, session_id: str, scope: str = "") -> Session | None:
         """One whole session, with its events and thread tree, or ``None``."""
         with self._lock:
-            row = self._session_row(scope, session_id)
-            if row is None:
+            num = self._scalar(
+                "SELECT num FROM sessions WHERE scope = ? AND id = ?", (scope, session_id)
+            )
+            if num is None:
                 return None
+            row = self._row_by_num(num)
             stored = [
-                _stored_from(r)
+                _stored_from(r, session_id)
                 for r in self._db.execute(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE scope = ? AND session_id = ? "
-                    "ORDER BY seq",
-                    (scope, session_id),
+                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE session_num = ? ORDER BY seq",
+                    (num,),
                 )
             ]
         return whole_session(row, stored)
@@ -327,8 +408,8 @@ class SQLiteStore:
         """The id of the session the event was last assigned to, or ``None``."""
         with self._lock:
             found: str | None = self._scalar(
-                "SELECT session_id FROM events WHERE scope = ? AND id = ? "
-                "ORDER BY seq DESC LIMIT 1",
+                "SELECT s.id FROM events e JOIN sessions s ON s.num = e.session_num "
+                "WHERE e.scope = ? AND e.id = ? ORDER BY e.seq DESC LIMIT 1",
                 (scope, event_id),
             )
         return found
@@ -374,71 +455,64 @@ class SQLiteStore:
         if until is not None:
             event_where.append("e.at_us < ?")
             event_args.append(_us(until))
-        columns = ", ".join(f"s.{c.strip()}" for c in _SESSION_COLUMNS.split(","))
-        event_columns = ", ".join(f"e.{c.strip()}" for c in _EVENT_COLUMNS.split(","))
+        sessions_ok = " AND ".join(session_where)
+        events_ok = " AND ".join(event_where)
         if only_sessions:
             sql = (
-                f"SELECT {columns}, {event_columns} FROM sessions s "
-                "JOIN events e ON e.seq = s.first_seq "
-                f"WHERE {' AND '.join(session_where)} AND s.first_seq > ? "
-                "AND EXISTS (SELECT 1 FROM events e WHERE e.scope = s.scope "
-                f"AND e.session_id = s.id AND {' AND '.join(event_where)}) "
-                "ORDER BY s.first_seq LIMIT ?"
+                f"SELECT {_S_COLUMNS}, {_E_COLUMNS} FROM session_rows s "
+                f"JOIN events e ON e.seq = s.num WHERE {sessions_ok} AND s.num > ? "
+                "AND EXISTS (SELECT 1 FROM events e WHERE e.session_num = s.num "
+                f"AND {events_ok}) ORDER BY s.num LIMIT ?"
             )
             args = [*session_args, start, *event_args, limit + 1]
         else:
             sql = (
-                f"SELECT {columns}, {event_columns} FROM events e "
-                "JOIN sessions s ON s.scope = e.scope AND s.id = e.session_id "
-                f"WHERE {' AND '.join(session_where)} AND {' AND '.join(event_where)} "
-                "AND e.seq > ? ORDER BY e.seq LIMIT ?"
+                f"SELECT {_S_COLUMNS}, {_E_COLUMNS} FROM events e "
+                f"JOIN session_rows s ON s.num = e.session_num "
+                f"WHERE {sessions_ok} AND {events_ok} AND e.seq > ? ORDER BY e.seq LIMIT ?"
             )
             args = [*session_args, *event_args, start, limit + 1]
         with self._lock:
             found = self._db.execute(sql, args).fetchall()
-        width = len(_SESSION_COLUMNS.split(","))
         items = []
         for r in found:
-            stored = _stored_from(r[width:])
-            items.append(
-                SessionListing(
-                    _session_from(r[:width]), stored.seq, stored.event, stored.thread_parent_id
-                )
-            )
+            row = _session_from(r[:_S_WIDTH])
+            stored = _stored_from(r[_S_WIDTH:], row.id)
+            items.append(SessionListing(row, stored.seq, stored.event, stored.thread_parent_id))
         return page_of(items, limit)
 
 
 def _session_values(row: SessionRow) -> tuple[Any, ...]:
+    closed = row.closed_at
     return (
-        row.id,
+        row.first_seq,
         row.scope,
+        row.id,
         int(row.explicit),
         row.header_id,
-        row.started_at.isoformat(),
-        row.last_input_at.isoformat(),
+        _us(row.started_at),
+        _offset(row.started_at),
         row.status.value,
-        None if row.closed_at is None else row.closed_at.isoformat(),
+        None if closed is None else _us(closed),
+        None if closed is None else _offset(closed),
         None if row.close_reason is None else row.close_reason.value,
-        row.event_count,
-        row.first_seq,
-        row.last_seq,
-        _us(row.last_input_at),
     )
 
 
 def _session_from(r: Sequence[Any]) -> SessionRow:
+    """A :class:`SessionRow` from a ``session_rows`` row (``_SESSION_COLUMNS``)."""
     return SessionRow(
-        id=r[0],
+        id=r[2],
         scope=r[1],
-        explicit=bool(r[2]),
-        header_id=r[3],
-        started_at=datetime.fromisoformat(r[4]),
-        last_input_at=datetime.fromisoformat(r[5]),
-        status=SessionStatus(r[6]),
-        closed_at=None if r[7] is None else datetime.fromisoformat(r[7]),
-        close_reason=None if r[8] is None else CloseReason(r[8]),
-        event_count=r[9],
-        first_seq=r[10],
+        explicit=bool(r[3]),
+        header_id=r[4],
+        started_at=_time(r[5], r[6]),
+        last_input_at=_time(r[12], r[13]),
+        status=SessionStatus(r[7]),
+        closed_at=None if r[8] is None else _time(r[8], r[9]),
+        close_reason=None if r[10] is None else CloseReason(r[10]),
+        event_count=r[14],
+        first_seq=r[0],
         last_seq=r[11],
     )
 
@@ -450,16 +524,17 @@ def metadata_text(event: Event) -> str | None:
     return json.dumps(dict(event.metadata), ensure_ascii=False, sort_keys=True)
 
 
-def _event_values(stored: StoredEvent) -> tuple[Any, ...]:
+def _event_values(stored: StoredEvent, session_num: int) -> tuple[Any, ...]:
     e = stored.event
     target = e.target
     return (
         stored.seq,
+        session_num,
         e.scope,
         e.id,
-        stored.session_id,
         stored.thread_parent_id,
-        e.at.isoformat(),
+        _us(e.at),
+        _offset(e.at),
         e.initiator.kind.value,
         e.initiator.id,
         None if target is None else target.kind.value,
@@ -471,25 +546,25 @@ def _event_values(stored: StoredEvent) -> tuple[Any, ...]:
         e.input,
         e.output,
         metadata_text(e),
-        _us(e.at),
         e.user_key,
     )
 
 
-def _stored_from(r: Sequence[Any]) -> StoredEvent:
-    target = None if r[8] is None else Participant(ParticipantKind(r[8]), r[9])
+def _stored_from(r: Sequence[Any], session_id: str) -> StoredEvent:
+    """A :class:`StoredEvent` from an events row (``_EVENT_COLUMNS``) of session ``session_id``."""
+    target = None if r[9] is None else Participant(ParticipantKind(r[9]), r[10])
     event = Event(
-        id=r[2],
-        at=datetime.fromisoformat(r[5]),
-        initiator=Participant(ParticipantKind(r[6]), r[7]),
+        id=r[3],
+        at=_time(r[5], r[6]),
+        initiator=Participant(ParticipantKind(r[7]), r[8]),
         target=target,
-        user_id=r[10],
-        session_id=r[11],
-        parent_id=r[12],
-        scope=r[1],
-        ends_session=bool(r[13]),
-        input=r[14],
-        output=r[15],
-        metadata={} if r[16] is None else json.loads(r[16]),
+        user_id=r[11],
+        session_id=r[12],
+        parent_id=r[13],
+        scope=r[2],
+        ends_session=bool(r[14]),
+        input=r[15],
+        output=r[16],
+        metadata={} if r[17] is None else json.loads(r[17]),
     )
-    return StoredEvent(r[0], event, r[3], r[4])
+    return StoredEvent(r[0], event, session_id, r[4])
