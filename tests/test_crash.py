@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sessionkit import MemoryStore, SQLiteStore, Tracker
+from sessionkit import Event, MemoryStore, SQLiteStore, Tracker
 from sessionkit.testing.conformance import conformance_stream
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,9 +43,9 @@ def uninterrupted(seed: int) -> tuple[list[str | None], list[tuple[str, str, str
 
 
 def outcome(
-    store: MemoryStore | SQLiteStore, events: list[object]
+    store: MemoryStore | SQLiteStore, events: list[Event]
 ) -> tuple[list[str | None], list[tuple[str, str, str]]]:
-    assigned = [store.session_of(e.id, e.scope) for e in events]  # type: ignore[attr-defined]
+    assigned = [store.session_of(e.id, e.scope) for e in events]
     sessions = [
         (row.session.id, row.session.scope, row.session.status.value)
         for row in store.sessions(only_sessions=True, limit=100_000).items
