@@ -32,6 +32,16 @@ DOCUMENTED = {
     "SESSION_ID_NAMESPACE",
     "__version__",
     "build_thread_tree",
+    "IncompatibleStoreError",
+    "MemoryStore",
+    "SQLiteStore",
+    "SessionQueries",
+    "SessionRecorder",
+    "SessionStore",
+    "StoreError",
+    "StoreLockedError",
+    "Tracker",
+    "UnstorableEventError",
     "ClosedSessionIndex",
     "SNAPSHOT_VERSION",
     "SnapshotError",
@@ -55,6 +65,13 @@ def test_public_names_have_docstrings() -> None:
 
 def test_errors_form_one_hierarchy() -> None:
     """Every error is a SessionkitError; input errors are also ValueErrors."""
+    for store_error in (
+        sessionkit.StoreLockedError,
+        sessionkit.IncompatibleStoreError,
+        sessionkit.UnstorableEventError,
+    ):
+        assert issubclass(store_error, sessionkit.StoreError)
+    assert issubclass(sessionkit.StoreError, sessionkit.SessionkitError)
     for error in (
         sessionkit.InvalidEventError,
         sessionkit.InvalidRulesError,

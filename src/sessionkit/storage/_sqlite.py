@@ -341,25 +341,25 @@ class SQLiteStore:
                     remembered_after = seq
                 if recent_after is not None and remembered_after is not None:
                     break
-            remembered = [
-                int(num)
-                for (num,) in self._db.execute(
-                    "SELECT DISTINCT session_num FROM events WHERE seq > ?",
-                    (remembered_after or 0,),
+            # Remembered sessions: those with an event after the idle floor.
+            remembered = "SELECT DISTINCT session_num FROM events WHERE seq > ?"
+            after = (remembered_after or 0,)
+            rows = [
+                _session_from(r)
+                for r in self._db.execute(
+                    f"SELECT {_SESSION_COLUMNS} FROM session_rows WHERE num IN ({remembered}) "
+                    "ORDER BY last_seq",
+                    after,
                 )
             ]
-            rows = sorted(
-                (self._row_by_num(num) for num in remembered), key=lambda row: row.last_seq
-            )
-            ids: dict[tuple[str, str], list[str]] = {}
-            for row in rows:
-                ids[(row.scope, row.id)] = [
-                    event_id
-                    for (event_id,) in self._db.execute(
-                        "SELECT id FROM events WHERE session_num = ? ORDER BY seq",
-                        (row.first_seq,),
-                    )
-                ]
+            by_num: dict[int, list[str]] = {row.first_seq: [] for row in rows}
+            for num, event_id in self._db.execute(
+                f"SELECT session_num, id FROM events WHERE session_num IN ({remembered}) "
+                "ORDER BY seq",
+                after,
+            ):
+                by_num[num].append(event_id)
+            ids = {(row.scope, row.id): by_num[row.first_seq] for row in rows}
             recent = [
                 (scope, user_key, _time(at_us, offset), session_id)
                 for scope, user_key, at_us, offset, session_id in self._db.execute(
