@@ -102,7 +102,8 @@ class Tracker:
                         refused = error
                         break
                     results.append(assignment)
-                    self._closed.add(assignment.closed)
+                    if assignment.closed:
+                        self._closed.add(assignment.closed)
                 accepted = tuple(a for a in results if not a.duplicate)
                 if accepted:
                     self._record(Batch(self._sessionizer.rules, self._sessionizer.now, accepted))

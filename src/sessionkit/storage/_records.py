@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -75,11 +75,11 @@ class SessionRow:
     last_seq: int
 
 
-@attrs.frozen
-class StoredEvent:
+class StoredEvent(NamedTuple):
     """One stored event with what was decided for it.
 
-    ``seq`` is its position in the store (feed order across the store's life).
+    ``seq`` is its position in the store (feed order across the store's life). A named tuple:
+    one is made for every event recorded.
     """
 
     seq: int
@@ -291,22 +291,25 @@ def storage_problem(event: Event) -> str | None:
     Strings must be encodable as UTF-8 (no lone surrogates) and ``metadata`` must survive a
     JSON round trip unchanged (strings as keys; no tuples, sets, bytes or NaN).
     """
-    texts = (
-        event.id,
-        event.scope,
-        event.initiator.id,
-        event.target.id if event.target is not None else None,
-        event.user_id,
-        event.session_id,
-        event.parent_id,
-        event.input,
-        event.output,
-    )
-    present = [text for text in texts if text is not None]
-    if not "".join(present).isascii():  # one check for the common case
-        for text in present:
+    target = event.target
+    user_id, session_id, parent_id = event.user_id, event.session_id, event.parent_id
+    text_in, text_out = event.input, event.output
+    if not (  # the common, all-ASCII case needs no encoding
+        event.id.isascii()
+        and event.scope.isascii()
+        and event.initiator.id.isascii()
+        and (target is None or target.id.isascii())
+        and (user_id is None or user_id.isascii())
+        and (session_id is None or session_id.isascii())
+        and (parent_id is None or parent_id.isascii())
+        and (text_in is None or text_in.isascii())
+        and (text_out is None or text_out.isascii())
+    ):
+        texts = (event.id, event.scope, event.initiator.id, target.id if target else None)
+        for text in (*texts, user_id, session_id, parent_id, text_in, text_out):
             try:
-                text.encode("utf-8")
+                if text is not None:
+                    text.encode("utf-8")
             except UnicodeEncodeError:
                 return "a string holds a lone surrogate, which UTF-8 cannot encode"
     if event.metadata:

@@ -42,6 +42,7 @@ __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
 _ONE_SECOND = timedelta(seconds=1)
+_KIND_VALUES = {kind: kind.value for kind in ParticipantKind}
 
 #: The schema version this sessionkit writes. Files from older versions are migrated on open.
 SCHEMA_VERSION = 1
@@ -94,6 +95,12 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         )""",
         """CREATE INDEX events_by_id ON events (scope, id)""",
         """CREATE INDEX events_by_session ON events (session_num, seq)""",
+        # Which user keys took part in which session: one row per pair, for "sessions of a user".
+        """CREATE TABLE session_users (
+            user_key TEXT NOT NULL,
+            num INTEGER NOT NULL,
+            PRIMARY KEY (user_key, num)
+        ) WITHOUT ROWID""",
         """CREATE VIEW session_rows AS
             SELECT s.*, last.seq AS last_seq, last.at_us AS last_input_us,
                    last.at_offset AS last_input_offset,
@@ -174,13 +181,20 @@ class SQLiteStore:
                 self._writer_lock.release()
             raise
         self._next_seq = self._scalar("SELECT coalesce(max(seq), 0) + 1 FROM events")
-        # (scope, id) -> num of the sessions that may still take events: the open ones.
-        self._open_nums: dict[tuple[str, str], int] = {
-            (scope, id): num
+        # The sessions that may still take events (the open ones): (scope, id) -> their num
+        # followed by the user keys already recorded in session_users.
+        self._open: dict[tuple[str, str], list[Any]] = {
+            (scope, id): [num]
             for num, scope, id in self._db.execute(
                 "SELECT num, scope, id FROM sessions WHERE status = 'open'"
             )
         }
+        nums = {entry[0]: entry for entry in self._open.values()}
+        for num, user_key in self._db.execute(
+            "SELECT u.num, u.user_key FROM sessions s JOIN session_users u ON u.num = s.num "
+            "WHERE s.status = 'open'"
+        ):
+            nums[num].append(user_key)
 
     def _connect(self, in_memory: bool) -> sqlite3.Connection:
         try:
@@ -276,20 +290,27 @@ class SQLiteStore:
         if self.readonly:
             raise StoreError("opened read-only", self.path)
         rows = plan(batch, self._next_seq)
-        opened = {key: row.first_seq for key, row in rows.new_sessions.items()}
-        nums = self._open_nums
+        opened: dict[tuple[str, str], list[Any]] = {
+            key: [row.first_seq] for key, row in rows.new_sessions.items()
+        }
+        known = self._open
+        events: list[tuple[Any, ...]] = []
+        users: list[tuple[str, int]] = []
+        joined: dict[tuple[tuple[str, str], str], None] = {}  # (session key, user key), in order
+        for stored in rows.events:
+            key = (stored.event.scope, stored.session_id)
+            entry = opened.get(key) or known[key]
+            user_key = stored.event.user_key
+            if user_key not in entry and (key, user_key) not in joined:  # entry[0] is an int
+                users.append((user_key, entry[0]))
+                joined[(key, user_key)] = None
+            events.append(_event_values(stored, entry[0]))
         with self._lock, self._transaction():
             self._db.executemany(
                 _SESSION_INSERT, [_session_values(row) for row in rows.new_sessions.values()]
             )
-            self._db.executemany(
-                _EVENT_INSERT,
-                [
-                    _event_values(e, opened.get(key) or nums[key])
-                    for e in rows.events
-                    for key in ((e.event.scope, e.session_id),)
-                ],
-            )
+            self._db.executemany(_EVENT_INSERT, events)
+            self._db.executemany("INSERT INTO session_users (user_key, num) VALUES (?, ?)", users)
             self._db.executemany(
                 "UPDATE sessions SET status = ?, closed_us = ?, closed_offset = ?, "
                 "close_reason = ? WHERE scope = ? AND id = ?",
@@ -305,14 +326,16 @@ class SQLiteStore:
                     ("now", "" if batch.now is None else batch.now.isoformat()),
                 ],
             )
-        with self._lock:
+        with self._lock:  # committed: now the cached view of open sessions may follow
             self._next_seq += len(rows.events)
-            nums.update(opened)
+            known.update(opened)
+            for key, user_key in joined:
+                known[key].append(user_key)
             for key, row in rows.new_sessions.items():
                 if row.status is SessionStatus.CLOSED:
-                    del nums[key]
+                    del known[key]
             for key in rows.closings:
-                nums.pop(key, None)
+                known.pop(key, None)
 
     def stored_rules(self) -> Rules | None:
         """The rules the recorded data was grouped under, or ``None`` for an empty store."""
@@ -380,6 +403,18 @@ class SQLiteStore:
 
     # -- queries --------------------------------------------------------------------------------
 
+    def _first_seq_at_or_after(self, us: int) -> int:
+        """The seq of the first event at or after ``us`` (one past the last if none): a binary
+        search over the primary key, as events are stored in time order."""
+        low, high = 1, self._scalar("SELECT coalesce(max(seq), 0) + 1 FROM events")
+        while low < high:
+            middle = (low + high) // 2
+            if self._scalar("SELECT at_us FROM events WHERE seq = ?", (middle,)) < us:
+                low = middle + 1
+            else:
+                high = middle
+        return int(low)
+
     def _row_by_num(self, num: int) -> SessionRow:
         found = self._db.execute(
             f"SELECT {_SESSION_COLUMNS} FROM session_rows WHERE num = ?", (num,)
@@ -444,17 +479,25 @@ class SQLiteStore:
         event_where: list[str] = ["1"]
         event_args: list[Any] = []
         if user is not None:
+            # session_users (indexed) narrows to the user's sessions, then to their events.
+            session_where.append("s.num IN (SELECT num FROM session_users WHERE user_key = ?)")
+            session_args.append(user)
             event_where.append("e.user_key = ?")
             event_args.append(user)
         if participant is not None:
             event_where.append("(e.initiator_id = ? OR e.target_id = ?)")
             event_args += [participant, participant]
-        if since is not None:
-            event_where.append("e.at_us >= ?")
-            event_args.append(_us(since))
-        if until is not None:
-            event_where.append("e.at_us < ?")
-            event_args.append(_us(until))
+        with self._lock:
+            # Events are stored in time order, so a time range is a range of seqs.
+            if since is not None:
+                event_where.append("e.seq >= ?")
+                event_args.append(self._first_seq_at_or_after(_us(since)))
+            if until is not None:
+                bound = self._first_seq_at_or_after(_us(until))
+                event_where.append("e.seq < ?")
+                event_args.append(bound)
+                session_where.append("s.num < ?")
+                session_args.append(bound)
         sessions_ok = " AND ".join(session_where)
         events_ok = " AND ".join(event_where)
         if only_sessions:
@@ -517,27 +560,23 @@ def _session_from(r: Sequence[Any]) -> SessionRow:
     )
 
 
-def metadata_text(event: Event) -> str | None:
-    """The event's metadata as JSON, or ``None`` when it has none."""
-    if not event.metadata:
-        return None
-    return json.dumps(dict(event.metadata), ensure_ascii=False, sort_keys=True)
-
-
 def _event_values(stored: StoredEvent, session_num: int) -> tuple[Any, ...]:
     e = stored.event
+    at = e.at
+    offset = at.utcoffset()
     target = e.target
+    metadata = e.metadata
     return (
         stored.seq,
         session_num,
         e.scope,
         e.id,
         stored.thread_parent_id,
-        _us(e.at),
-        _offset(e.at),
-        e.initiator.kind.value,
+        (at - _EPOCH) // _US,
+        0 if not offset else offset // _ONE_SECOND,
+        _KIND_VALUES[e.initiator.kind],
         e.initiator.id,
-        None if target is None else target.kind.value,
+        None if target is None else _KIND_VALUES[target.kind],
         None if target is None else target.id,
         e.user_id,
         e.session_id,
@@ -545,7 +584,7 @@ def _event_values(stored: StoredEvent, session_num: int) -> tuple[Any, ...]:
         int(e.ends_session),
         e.input,
         e.output,
-        metadata_text(e),
+        json.dumps(dict(metadata), ensure_ascii=False, sort_keys=True) if metadata else None,
         e.user_key,
     )
 

@@ -378,6 +378,19 @@ class StoreConformance:
         assert [r.seq for r in seen[: len(whole)]] == [r.seq for r in whole]
         assert [r.event.id for r in seen[len(whole) :]] == ["late-1"]
 
+    def test_time_range_includes_since_and_excludes_until(self, store: SessionStore) -> None:
+        """``since`` is inclusive and ``until`` exclusive, to the microsecond."""
+        alice = Participant(ParticipantKind.USER, "alice")
+        times = [T0, T0 + timedelta(microseconds=1), T0 + timedelta(microseconds=2)]
+        Tracker(store).track_many(
+            [Event(id=f"q{i}", at=at, initiator=alice) for i, at in enumerate(times)]
+        )
+        for only_sessions in (False, True):
+            rows = store.sessions(since=times[1], until=times[2], only_sessions=only_sessions)
+            expected = ["q1"] if not only_sessions else ["q0"]  # the session, by its first event
+            assert [row.event.id for row in rows.items] == expected
+        assert store.sessions(since=times[2] + timedelta(microseconds=1)).items == ()
+
     def test_bad_page_arguments_are_refused(self, store: SessionStore) -> None:
         """limit below 1 and cursors that no page returned raise ValueError."""
         with pytest.raises(ValueError, match="limit"):
