@@ -2,10 +2,10 @@
 
     python benchmarks/store.py [--events 1000000] [--users 10000] [--seed 1] [--batch 1000]
 
-Uses the same stream as ``benchmarks/feed.py``. Tracks it ``--repeat`` times into new files and
-prints the best and median events/s; then, in one more run under tracemalloc (slower), the Python
-heap and the process's peak resident memory at each tenth of the stream, so that flat memory
-shows as flat figures (``--no-trace`` skips it).
+Uses the same stream as ``benchmarks/feed.py``. Tracks it ``--repeat`` times (default 5) into
+new files and prints the best and median events/s; then, in one more run under tracemalloc
+(slower), the Python heap and the process's peak resident memory at each tenth of the stream,
+so that flat memory shows as flat figures (``--no-trace`` skips it).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch", type=int, default=1_000)
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs (default 3)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs (default 5)")
     parser.add_argument("--no-trace", action="store_true", help="skip the traced memory run")
     args = parser.parse_args()
 

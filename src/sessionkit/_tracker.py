@@ -125,7 +125,7 @@ class Tracker:
         try:
             self._store.record(batch)
         except BaseException:
-            self._sessionizer = self._resume(None)
+            self._sessionizer = self._resume(self._sessionizer.rules)
             raise
 
     def close(self) -> None:

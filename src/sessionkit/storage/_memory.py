@@ -6,6 +6,8 @@ import threading
 from datetime import datetime
 from typing import Any
 
+import attrs
+
 from sessionkit._model import Event, Session, SessionStatus
 from sessionkit._rules import Rules
 from sessionkit.storage._records import (
@@ -73,16 +75,22 @@ class MemoryStore:
                 self._session_events.setdefault(key, []).append(stored)
                 self._event_session[(stored.event.scope, stored.event.id)] = stored.session_id
             self._sessions.update(rows.new_sessions)
+            sessions = self._sessions
             for key, growth in rows.grown.items():
-                row = self._sessions[key]
-                row.last_input_at = growth.last_input_at
-                row.last_seq = growth.last_seq
-                row.event_count += growth.added
+                row = sessions[key]
+                sessions[key] = attrs.evolve(
+                    row,
+                    last_input_at=growth.last_input_at,
+                    last_seq=growth.last_seq,
+                    event_count=row.event_count + growth.added,
+                )
             for key, (closed_at, reason) in rows.closings.items():
-                row = self._sessions[key]
-                row.status = SessionStatus.CLOSED
-                row.closed_at = closed_at
-                row.close_reason = reason
+                sessions[key] = attrs.evolve(
+                    sessions[key],
+                    status=SessionStatus.CLOSED,
+                    closed_at=closed_at,
+                    close_reason=reason,
+                )
             self._rules = batch.rules
             self._now = batch.now
 

@@ -57,9 +57,10 @@ class Batch:
     closed: tuple[ClosedSession, ...] = ()
 
 
-@attrs.define
+@attrs.frozen
 class SessionRow:
-    """A stored session's summary (no events)."""
+    """A stored session's summary (no events). ``first_seq`` and ``last_seq`` are the positions
+    of its first and last events in the store."""
 
     id: str
     scope: str
@@ -95,7 +96,7 @@ class Page:
     ``next_after`` is ``None`` on the last page.
     """
 
-    items: tuple[Any, ...]
+    items: tuple[SessionListing, ...]
     next_after: str | None
 
 
@@ -137,21 +138,50 @@ class Plan:
     closings: dict[tuple[str, str], tuple[datetime, CloseReason]]
 
 
+@attrs.define
+class _Opening:
+    """A session a batch opens, as the batch goes on (frozen into a SessionRow at the end)."""
+
+    first: Event
+    id: str
+    header: bool
+    first_seq: int
+    last_input_at: datetime
+    last_seq: int
+    event_count: int = 1
+    closed: ClosedSession | None = None
+
+    def row(self) -> SessionRow:
+        closed = self.closed
+        return SessionRow(
+            id=self.id,
+            scope=self.first.scope,
+            explicit=self.first.session_id is not None,
+            header_id=self.first.id if self.header else None,
+            started_at=self.first.at,
+            last_input_at=self.last_input_at,
+            status=SessionStatus.OPEN if closed is None else SessionStatus.CLOSED,
+            closed_at=None if closed is None else closed.closed_at,
+            close_reason=None if closed is None else closed.close_reason,
+            event_count=self.event_count,
+            first_seq=self.first_seq,
+            last_seq=self.last_seq,
+        )
+
+
 def plan(batch: Batch, first_seq: int) -> Plan:
     """Turn ``batch`` into rows, numbering its events from ``first_seq``."""
-    new: dict[tuple[str, str], SessionRow] = {}
+    new: dict[tuple[str, str], _Opening] = {}
     grown: dict[tuple[str, str], Growth] = {}
     closings: dict[tuple[str, str], tuple[datetime, CloseReason]] = {}
 
     def close(report: ClosedSession) -> None:
         key = (report.scope, report.id)
-        row = new.get(key)
-        if row is None:
+        opening = new.get(key)
+        if opening is None:
             closings[key] = (report.closed_at, report.close_reason)
         else:
-            row.status = SessionStatus.CLOSED
-            row.closed_at = report.closed_at
-            row.close_reason = report.close_reason
+            opening.closed = report
 
     events = []
     seq = first_seq
@@ -162,25 +192,12 @@ def plan(batch: Batch, first_seq: int) -> Plan:
             if report.close_reason is CloseReason.IDLE:
                 close(report)
         if assignment.started:
-            new[key] = SessionRow(
-                id=assignment.session_id,
-                scope=event.scope,
-                explicit=event.session_id is not None,
-                header_id=event.id if assignment.header else None,
-                started_at=event.at,
-                last_input_at=event.at,
-                status=SessionStatus.OPEN,
-                closed_at=None,
-                close_reason=None,
-                event_count=1,
-                first_seq=seq,
-                last_seq=seq,
-            )
+            new[key] = _Opening(event, assignment.session_id, assignment.header, seq, event.at, seq)
         elif key in new:
-            row = new[key]
-            row.last_input_at = event.at
-            row.event_count += 1
-            row.last_seq = seq
+            opening = new[key]
+            opening.last_input_at = event.at
+            opening.event_count += 1
+            opening.last_seq = seq
         else:
             growth = grown.get(key)
             if growth is None:
@@ -195,7 +212,7 @@ def plan(batch: Batch, first_seq: int) -> Plan:
         seq += 1
     for report in batch.closed:
         close(report)
-    return Plan(tuple(events), new, grown, closings)
+    return Plan(tuple(events), {k: o.row() for k, o in new.items()}, grown, closings)
 
 
 def resume_snapshot(

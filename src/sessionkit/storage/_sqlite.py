@@ -289,6 +289,10 @@ class SQLiteStore:
         """Record a batch in one transaction: all of it, or (on any error) none of it."""
         if self.readonly:
             raise StoreError("opened read-only", self.path)
+        with self._lock:
+            self._record(batch)
+
+    def _record(self, batch: Batch) -> None:
         rows = plan(batch, self._next_seq)
         opened: dict[tuple[str, str], list[Any]] = {
             key: [row.first_seq] for key, row in rows.new_sessions.items()
@@ -305,7 +309,7 @@ class SQLiteStore:
                 users.append((user_key, entry[0]))
                 joined[(key, user_key)] = None
             events.append(_event_values(stored, entry[0]))
-        with self._lock, self._transaction():
+        with self._transaction():
             self._db.executemany(
                 _SESSION_INSERT, [_session_values(row) for row in rows.new_sessions.values()]
             )
@@ -326,16 +330,16 @@ class SQLiteStore:
                     ("now", "" if batch.now is None else batch.now.isoformat()),
                 ],
             )
-        with self._lock:  # committed: now the cached view of open sessions may follow
-            self._next_seq += len(rows.events)
-            known.update(opened)
-            for key, user_key in joined:
-                known[key].append(user_key)
-            for key, row in rows.new_sessions.items():
-                if row.status is SessionStatus.CLOSED:
-                    del known[key]
-            for key in rows.closings:
-                known.pop(key, None)
+        # Committed: now the cached view of open sessions may follow.
+        self._next_seq += len(rows.events)
+        known.update(opened)
+        for key, user_key in joined:
+            known[key].append(user_key)
+        for key, row in rows.new_sessions.items():
+            if row.status is SessionStatus.CLOSED:
+                del known[key]
+        for key in rows.closings:
+            known.pop(key, None)
 
     def stored_rules(self) -> Rules | None:
         """The rules the recorded data was grouped under, or ``None`` for an empty store."""
