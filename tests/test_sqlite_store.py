@@ -24,7 +24,7 @@ from sessionkit import (
 )
 from sessionkit.storage import SCHEMA_VERSION
 from sessionkit.testing.conformance import conformance_stream
-from tests.helpers import ALICE, at, ev
+from tests.helpers import ALICE, BOB, at, ev
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -176,6 +176,26 @@ class TestTrackerRecovery:
         assert tracker.sessionizer.now == at(0)  # back to what the store holds
         assert not tracker.track(ev("q2", 10)).duplicate
         assert store.session_of("q2") == store.session_of("q1")
+
+
+def test_store_failure_while_feeding_resyncs() -> None:
+    """If the store fails to answer mid-batch, nothing of the batch stays, in memory or store."""
+    store = MemoryStore()
+    tracker = Tracker(store)
+    tracker.track(ev("q1", 0))
+    original = store.is_closed
+
+    def failing(session_id: str, scope: str) -> bool:
+        raise OSError("connection lost")
+
+    store.is_closed = failing  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="connection lost"):
+        # q2 joins alice's session; bob's q3 opens one, which asks the store: it fails.
+        tracker.track_many([ev("q2", 10), ev("q3", 20, BOB)])
+    store.is_closed = original  # type: ignore[method-assign]
+    assert tracker.sessionizer.now == at(0)
+    assert store.session_of("q2") is None
+    assert not tracker.track(ev("q2", 10)).duplicate
 
 
 def test_tracker_memory_stays_bounded_with_a_store(tmp_path: Path) -> None:

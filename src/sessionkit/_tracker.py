@@ -106,7 +106,14 @@ class Tracker:
                         self._closed.add(assignment.closed)
                 accepted = tuple(a for a in results if not a.duplicate)
                 if accepted:
-                    self._record(Batch(self._sessionizer.rules, self._sessionizer.now, accepted))
+                    self._store.record(
+                        Batch(self._sessionizer.rules, self._sessionizer.now, accepted)
+                    )
+            except BaseException:
+                # The store failed (or the feeding was interrupted): memory must not run ahead
+                # of what the store holds.
+                self._sessionizer = self._resume(self._sessionizer.rules)
+                raise
             finally:
                 self._closed.pending.clear()
         if refused is not None:
