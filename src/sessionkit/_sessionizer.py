@@ -435,15 +435,15 @@ class Sessionizer:
                     "event_ids": list(summary.event_ids),
                 }
             )
-        latest = [
+        latest = [  # sorted, so that equal states give equal snapshots
             {
                 "scope": scope,
                 "user_key": user_key,
                 "at": entry.at.isoformat(),
                 "session_id": entry.session.id,
             }
-            for scope, state in self._scopes.items()
-            for user_key, entry in state.latest.items()
+            for scope, state in sorted(self._scopes.items())
+            for user_key, entry in sorted(state.latest.items())
             if entry.session.ended_at is None and entry.session.horizon > (self._now or entry.at)
         ]
         snapshot: dict[str, Any] = {

@@ -256,7 +256,7 @@ def resume_snapshot(
         ],
         "latest": [
             {"scope": scope, "user_key": user_key, "at": at.isoformat(), "session_id": sid}
-            for (scope, user_key), (at, sid) in latest.items()
+            for (scope, user_key), (at, sid) in sorted(latest.items())
             if (scope, sid) in open_ids
         ],
     }
