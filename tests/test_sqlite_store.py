@@ -124,6 +124,34 @@ class TestWriterLock:
                 Tracker(reader).track(ev("q3", 2))
             reader.close()
 
+    def test_reader_in_another_process_sees_committed_batches(self, tmp_path: Path) -> None:
+        """Another process opened read-only queries the file while this writer keeps it."""
+        path = tmp_path / "s.db"
+        reader = (
+            "import sys, sessionkit\n"
+            "store = sessionkit.SQLiteStore(sys.argv[1], readonly=True)\n"
+            "page = store.sessions(only_sessions=True)\n"
+            "print(len(store.sessions(limit=1000).items), len(page.items))\n"
+        )
+        with SQLiteStore(path) as writer:
+            tracker = Tracker(writer)
+            tracker.track_many([ev("q1", 0), ev("q2", 1), ev("b1", 2, BOB)])
+            first = subprocess.run(
+                [sys.executable, "-c", reader, str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            tracker.track(ev("q3", 100))
+            second = subprocess.run(
+                [sys.executable, "-c", reader, str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        assert first.stdout.split() == ["3", "2"]
+        assert second.stdout.split() == ["4", "3"]
+
     def test_readonly_needs_an_existing_file(self, tmp_path: Path) -> None:
         """Opening a missing file read-only does not create it."""
         with pytest.raises(StoreError, match="no such store"):
