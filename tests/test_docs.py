@@ -32,6 +32,17 @@ def test_rules_document_has_an_example_per_rule() -> None:
         assert "```python" in section, f"rule {number} has no example"
 
 
+def test_testing_guide_shows_the_failure_exactly_as_printed() -> None:
+    """docs/testing.md's failure message is what assert_sessions prints, to the character."""
+    text = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    shown = text.split("```text\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, object] = {}
+    for block in BLOCK.findall(text):
+        exec(compile(block, "testing.md", "exec"), namespace)
+    failure = namespace["failure"]
+    assert str(failure.value) + "\n" == shown  # type: ignore[attr-defined]
+
+
 def test_quickstart_prints_the_bundled_conversation_as_trees() -> None:
     """examples/quickstart.py prints four sessions, with indented threads."""
     done = subprocess.run(

@@ -1,0 +1,98 @@
+"""sessionkit.testing: the Conversation builder and assert_sessions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from sessionkit import ParticipantKind, Rules
+from sessionkit.testing import START, Conversation, assert_sessions
+
+
+class TestConversation:
+    def test_ids_are_numbered_per_kind_and_times_move_forward(self) -> None:
+        """Prompts are q1, q2; calls llm1, tool1, mem1; after= moves the clock first."""
+        c = Conversation()
+        q1 = c.ask("alice", "hi")
+        llm = c.llm(q1, after=1.5)
+        tool = c.tool(q1, after=1)
+        mem = c.memory(q1)
+        q2 = c.ask("bob", after=10)
+        assert [e.id for e in c] == ["q1", "llm1", "tool1", "mem1", "q2"]
+        assert [e.at - START for e in c.events] == [
+            timedelta(0),
+            timedelta(seconds=1.5),
+            timedelta(seconds=2.5),
+            timedelta(seconds=2.5),
+            timedelta(seconds=12.5),
+        ]
+        assert (llm.target, tool.target, mem.target) != (None, None, None)
+        assert q2.initiator.kind is ParticipantKind.USER
+
+    def test_calls_link_to_their_prompt_and_act_for_its_user(self) -> None:
+        """An agent's call has the prompt as parent and the prompt's user key, and its scope."""
+        c = Conversation()
+        q1 = c.ask("alice", scope="tenant-b")
+        call = c.llm(q1)
+        assert call.parent_id == "q1"
+        assert call.user_key == "alice"
+        assert call.scope == "tenant-b"
+        assert call.initiator.kind is ParticipantKind.AGENT
+
+    def test_the_clock_never_goes_back(self) -> None:
+        """A negative wait is refused."""
+        with pytest.raises(ValueError, match="forward"):
+            Conversation().wait(-1)
+
+    def test_given_ids_and_fields(self) -> None:
+        """id=, session_id=, ends= and start= are honoured."""
+        c = Conversation(start=START + timedelta(days=1), scope="s")
+        e = c.ask("alice", id="custom", session_id="chat", ends=True)
+        assert (e.id, e.session_id, e.ends_session, e.scope) == ("custom", "chat", True, "s")
+        assert e.at == START + timedelta(days=1)
+
+
+class TestAssertSessions:
+    def conversation(self) -> Conversation:
+        c = Conversation()
+        q1 = c.ask("alice")
+        c.llm(q1, after=1)
+        c.ask("alice", after=60)
+        return c
+
+    def test_passes_on_the_right_grouping(self) -> None:
+        """The right sessions, in order, pass; so do the right headers."""
+        assert_sessions(self.conversation(), [["q1", "llm1"], ["q2"]], headers=["q1", "q2"])
+
+    def test_fails_with_both_groupings_and_the_rule_that_decided(self) -> None:
+        """A wrong grouping names the event that went elsewhere, its rule and its gap."""
+        with pytest.raises(AssertionError) as failure:
+            assert_sessions(self.conversation(), [["q1", "llm1", "q2"]])
+        message = str(failure.value)
+        assert "expected" in message
+        assert "actual" in message
+        assert "q1, llm1, q2" in message
+        assert "q2: started a session by new_session; 60 s after llm1 (user 'alice')" in message
+        assert "llm1:" not in message  # it went where expected
+
+    def test_rules_are_applied(self) -> None:
+        """With a two-minute window, the prompt a minute later joins."""
+        rules = Rules(join_window=timedelta(minutes=2))
+        assert_sessions(self.conversation(), [["q1", "llm1", "q2"]], rules=rules)
+
+    def test_wrong_headers_fail(self) -> None:
+        """headers= is checked when the grouping is right."""
+        with pytest.raises(AssertionError, match="headers differ"):
+            assert_sessions(self.conversation(), [["q1", "llm1"], ["q2"]], headers=["q1", None])
+
+    def test_refused_and_duplicate_events(self) -> None:
+        """Duplicates are left out; refused events are listed with their reason."""
+        c = Conversation()
+        c.ask("alice", session_id="s", ends=True)
+        c.ask("alice", id="q1", after=1)  # a duplicate of q1
+        c.ask("alice", session_id="s", after=1)  # q2, refused: s has ended
+        assert_sessions(c, [["q1"]])
+        with pytest.raises(AssertionError) as failure:
+            assert_sessions(c, [["q1", "q2"]])
+        assert "q2: refused (session_closed)" in str(failure.value)
