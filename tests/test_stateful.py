@@ -72,6 +72,18 @@ class SessionizerMachine(RuleBasedStateMachine):
         fields = data.draw(event_fields(self.ids))
         self._feed(Event(at=self.t - back, **fields))  # type: ignore[arg-type]
 
+    @rule()
+    def move_clock_to_next_horizon(self) -> None:
+        """Set the clock (not the Sessionizer) exactly at the next session horizon, so that the
+        next feed or advance lands on the 24 h boundary itself."""
+        upcoming = [
+            self.model.horizon(s)
+            for s in self.model.sessions.values()
+            if self.model.horizon(s) > self.t
+        ]
+        if upcoming:
+            self.t = min(upcoming)
+
     @rule(data=st.data())
     def advance(self, data: st.DataObject) -> None:
         self.t += data.draw(gaps(self.grouping))
