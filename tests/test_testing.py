@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from sessionkit import ParticipantKind, Rules
+from sessionkit import ParticipantKind, Rules, Sessionizer, SQLiteStore, Tracker
 from sessionkit.testing import START, Conversation, assert_sessions
 
 
@@ -96,3 +96,23 @@ class TestAssertSessions:
         with pytest.raises(AssertionError) as failure:
             assert_sessions(c, [["q1", "q2"]])
         assert "q2: refused (session_closed)" in str(failure.value)
+
+
+class TestPytestPlugin:
+    """The fixtures come from the installed entry point, with no conftest import."""
+
+    def test_sessionizer_and_conversation(
+        self, sessionizer: Sessionizer, conversation: Conversation
+    ) -> None:
+        """Fresh objects, ready to use."""
+        q1 = conversation.ask("alice")
+        assert sessionizer.feed(q1).started
+        assert sessionizer.now == START
+
+    def test_sqlite_tracker(self, sqlite_tracker: Tracker, conversation: Conversation) -> None:
+        """A Tracker on a SQLite file that records what it is given."""
+        q1 = conversation.ask("alice")
+        assignment = sqlite_tracker.track(q1)
+        assert sqlite_tracker.store.is_closed(assignment.session_id, "") is False
+        assert isinstance(sqlite_tracker.store, SQLiteStore)
+        assert sqlite_tracker.store.session_of("q1") == assignment.session_id

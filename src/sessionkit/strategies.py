@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from sessionkit._model import Event, Participant, ParticipantKind
 from sessionkit._rules import Rules
 
-__all__ = ["event_fields", "gaps", "participants", "streams"]
+__all__ = ["START", "event_fields", "gaps", "participants", "streams"]
 
+#: Where generated streams start unless told otherwise.
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
 
