@@ -14,7 +14,8 @@ from sessionkit import (
     build_thread_tree,
     sessionize,
 )
-from tests.helpers import AGENT, ALICE, BOB, LLM, TOOL, at, ev
+from sessionkit.testing import START, Conversation
+from tests.helpers import AGENT, ALICE, BOB, TOOL, at, ev
 
 
 def shape(session_roots: tuple[object, ...]) -> list[tuple[int, str]]:
@@ -24,21 +25,21 @@ def shape(session_roots: tuple[object, ...]) -> list[tuple[int, str]]:
 class TestSessionize:
     def test_a_support_conversation(self) -> None:
         """A user, an agent planning with an LLM and calling a tool: one session, one tree."""
-        events = [
-            ev("q1", 0, ALICE, input="Where is my order?"),
-            ev("a1", 1, AGENT, user_id="alice", parent_id="q1"),
-            ev("l1", 2, LLM, user_id="alice", parent_id="a1"),
-            ev("t1", 3, TOOL, user_id="alice", parent_id="a1"),
-            ev("q2", 30, ALICE),
-            ev("q3", 200, BOB),
-        ]
-        first, second = sessionize(events)
-        assert [e.id for e in first.events] == ["q1", "a1", "l1", "t1", "q2"]
-        assert first.header is events[0]
-        assert shape(first.roots) == [(0, "q1"), (1, "a1"), (2, "l1"), (2, "t1"), (1, "q2")]
-        assert (first.started_at, first.last_input_at) == (at(0), at(30))
+        c = Conversation()
+        q1 = c.ask("alice", "Where is my order?")
+        llm = c.llm(q1, after=1)
+        c.tool(q1, after=1)
+        c.add(c.agent, "It shipped.", prefix="a", parent=llm, user="alice", after=1)
+        c.ask("alice", "Thanks", after=30)
+        c.ask("bob", "Hi", after=200)
+        first, second = sessionize(c)
+        assert [e.id for e in first.events] == ["q1", "llm1", "tool1", "a1", "q2"]
+        assert first.header is q1
+        assert shape(first.roots) == [(0, "q1"), (1, "llm1"), (2, "a1"), (1, "tool1"), (1, "q2")]
+        assert (first.started_at, first.last_input_at) == (START, START + timedelta(seconds=33))
         assert first.status is SessionStatus.OPEN
-        assert first.closed_at is None and first.close_reason is None
+        assert first.closed_at is None
+        assert first.close_reason is None
         assert not first.explicit
         assert [e.id for e in second.events] == ["q3"]
 

@@ -86,6 +86,18 @@ class TestAssertSessions:
         with pytest.raises(AssertionError, match="headers differ"):
             assert_sessions(self.conversation(), [["q1", "llm1"], ["q2"]], headers=["q1", None])
 
+    def test_thread_shapes(self) -> None:
+        """threads= checks the children of the events it names, in order."""
+        c = Conversation()
+        q1 = c.ask("alice")
+        llm = c.llm(q1, after=1)
+        c.tool(q1, after=1)
+        c.add(c.agent, prefix="a", parent=llm, user="alice", after=1)
+        assert_sessions(c, [["q1", "llm1", "tool1", "a1"]], threads={"q1": ["llm1", "tool1"]})
+        assert_sessions(c, [["q1", "llm1", "tool1", "a1"]], threads={"llm1": ["a1"]})
+        with pytest.raises(AssertionError, match="thread children of q1 differ"):
+            assert_sessions(c, [["q1", "llm1", "tool1", "a1"]], threads={"q1": ["llm1"]})
+
     def test_refused_and_duplicate_events(self) -> None:
         """Duplicates are left out; refused events are listed with their reason."""
         c = Conversation()

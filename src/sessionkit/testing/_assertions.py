@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sessionkit._errors import RejectedEventError
@@ -19,12 +19,15 @@ def assert_sessions(
     *,
     rules: Rules | None = None,
     headers: Sequence[str | None] | None = None,
+    threads: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Assert that ``events`` group into the ``expected`` sessions, named by event ids.
 
     ``expected`` lists the sessions in order of their first event, each as its event ids in feed
     order, e.g. ``[["q1", "a1"], ["q2"]]``; duplicates are left out, like refused events (which
     the message lists). ``headers``, if given, is each session's header id (``None`` for none).
+    ``threads``, if given, maps event ids to the ids of their thread children, in feed order
+    (e.g. ``{"q1": ["a1", "q2"]}``); events it does not name are not checked.
     On failure the ``AssertionError`` shows both groupings side by side and, for every event that
     went elsewhere (its session does not start with the event expected), the rule that decided it
     and its gap to its user's previous event.
@@ -39,10 +42,13 @@ def assert_sessions(
             decided.append((event, error))
     groups: dict[tuple[str, str], list[str]] = {}
     header_of: dict[tuple[str, str], str | None] = {}
+    children: dict[str, list[str]] = {}
     for event, outcome in decided:
         if isinstance(outcome, Assignment) and not outcome.duplicate:
             key = (event.scope, outcome.session_id)
             groups.setdefault(key, []).append(event.id)
+            if outcome.thread_parent_id is not None:
+                children.setdefault(outcome.thread_parent_id, []).append(event.id)
             if outcome.started:
                 header_of[key] = event.id if outcome.header else None
     actual = list(groups.values())
@@ -51,10 +57,18 @@ def assert_sessions(
     if actual != wanted:
         problems.append(_side_by_side(wanted, actual))
         problems.append(_explain(decided, wanted, actual, sessionizer.rules))
-    elif headers is not None and list(headers) != list(header_of.values()):
-        problems.append(
-            f"headers differ: expected {list(headers)!r}, actual {list(header_of.values())!r}"
-        )
+    else:
+        if headers is not None and list(headers) != list(header_of.values()):
+            problems.append(
+                f"headers differ: expected {list(headers)!r}, actual {list(header_of.values())!r}"
+            )
+        for parent, wanted_children in (threads or {}).items():
+            got = children.get(parent, [])
+            if list(wanted_children) != got:
+                problems.append(
+                    f"thread children of {parent} differ: expected {list(wanted_children)!r}, "
+                    f"actual {got!r}"
+                )
     if problems:
         raise AssertionError("\n".join(["sessions differ", *problems]))
 
