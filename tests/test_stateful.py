@@ -84,6 +84,23 @@ class SessionizerMachine(RuleBasedStateMachine):
         if upcoming:
             self.t = min(upcoming)
 
+    @rule(data=st.data(), early=st.booleans())
+    def feed_again_at_a_horizon(self, data: st.DataObject, early: bool) -> None:
+        """Feed an event id of a session again exactly at its horizon (or 1 µs before): the
+        last moment it is remembered, and the first it is forgotten."""
+        candidates = [
+            (self.model.horizon(s), s.scope, event_id)
+            for s in self.model.sessions.values()
+            if self.model.horizon(s) - (US if early else timedelta(0)) >= self.t
+            for event_id in s.events
+        ]
+        if not candidates:
+            return
+        horizon, scope, event_id = data.draw(st.sampled_from(sorted(candidates)))
+        self.t = horizon - (US if early else timedelta(0))
+        fields = {**data.draw(event_fields(self.ids)), "id": event_id, "scope": scope}
+        self._feed(Event(at=self.t, **fields))  # type: ignore[arg-type]
+
     @rule(data=st.data())
     def advance(self, data: st.DataObject) -> None:
         self.t += data.draw(gaps(self.grouping))
