@@ -17,6 +17,7 @@ Events themselves, and their payloads, are never kept.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -421,39 +422,30 @@ class Sessionizer:
         a ``closed_sessions`` index keeps them. The layout is versioned (``SNAPSHOT_VERSION``) and
         pinned by a golden test; see ``docs/storage.md``.
         """
-        sessions = []
-        for summary in self._by_horizon:
-            sessions.append(
-                {
-                    "id": summary.id,
-                    "scope": summary.scope,
-                    "explicit": summary.explicit,
-                    "header_id": summary.header_id,
-                    "started_at": summary.started_at.isoformat(),
-                    "last_input_at": summary.last_input_at.isoformat(),
-                    "ended_at": None if summary.ended_at is None else summary.ended_at.isoformat(),
-                    "event_ids": list(summary.event_ids),
-                }
-            )
-        latest = [  # sorted, so that equal states give equal snapshots
-            {
-                "scope": scope,
-                "user_key": user_key,
-                "at": entry.at.isoformat(),
-                "session_id": entry.session.id,
-            }
-            for scope, state in sorted(self._scopes.items())
-            for user_key, entry in sorted(state.latest.items())
-            if entry.session.ended_at is None and entry.session.horizon > (self._now or entry.at)
-        ]
-        snapshot: dict[str, Any] = {
-            "format": SNAPSHOT_FORMAT,
-            "version": SNAPSHOT_VERSION,
-            "rules": _rules_to_json(self._rules),
-            "now": None if self._now is None else self._now.isoformat(),
-            "sessions": sessions,
-            "latest": latest,
-        }
+        now = self._now
+        snapshot = snapshot_document(
+            self._rules,
+            now,
+            [
+                snapshot_session(
+                    s.id,
+                    s.scope,
+                    s.explicit,
+                    s.header_id,
+                    s.started_at,
+                    s.last_input_at,
+                    s.ended_at,
+                    s.event_ids,
+                )
+                for s in self._by_horizon
+            ],
+            [  # sorted, so that equal states give equal snapshots
+                snapshot_latest(scope, user_key, entry.at, entry.session.id)
+                for scope, state in sorted(self._scopes.items())
+                for user_key, entry in sorted(state.latest.items())
+                if entry.session.ended_at is None and entry.session.horizon > (now or entry.at)
+            ],
+        )
         if self._closed_index is None:
             snapshot["closed"] = {scope: sorted(ids) for scope, ids in sorted(self._closed.items())}
         return snapshot
@@ -517,6 +509,55 @@ class Sessionizer:
             )
         if self._closed_index is None:
             self._closed = {scope: set(ids) for scope, ids in snapshot.get("closed", {}).items()}
+
+
+# The snapshot layout (version SNAPSHOT_VERSION), written here and only here: the Sessionizer and
+# the stores (which resume from their tables) build snapshots with these functions.
+
+
+def snapshot_session(
+    id: str,
+    scope: str,
+    explicit: bool,
+    header_id: str | None,
+    started_at: datetime,
+    last_input_at: datetime,
+    ended_at: datetime | None,
+    event_ids: Iterable[str],
+) -> dict[str, Any]:
+    """One remembered session of a snapshot."""
+    return {
+        "id": id,
+        "scope": scope,
+        "explicit": explicit,
+        "header_id": header_id,
+        "started_at": started_at.isoformat(),
+        "last_input_at": last_input_at.isoformat(),
+        "ended_at": None if ended_at is None else ended_at.isoformat(),
+        "event_ids": list(event_ids),
+    }
+
+
+def snapshot_latest(scope: str, user_key: str, at: datetime, session_id: str) -> dict[str, Any]:
+    """One user key's latest event (rule 5) in a snapshot."""
+    return {"scope": scope, "user_key": user_key, "at": at.isoformat(), "session_id": session_id}
+
+
+def snapshot_document(
+    rules: Rules,
+    now: datetime | None,
+    sessions: list[dict[str, Any]],
+    latest: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A whole snapshot, without closed ids (the Sessionizer adds them when it keeps them)."""
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "version": SNAPSHOT_VERSION,
+        "rules": _rules_to_json(rules),
+        "now": None if now is None else now.isoformat(),
+        "sessions": sessions,
+        "latest": latest,
+    }
 
 
 def _rules_to_json(rules: Rules) -> dict[str, Any]:

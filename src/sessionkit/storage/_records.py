@@ -23,7 +23,7 @@ from sessionkit._model import (
     SessionStatus,
 )
 from sessionkit._rules import Rules
-from sessionkit._sessionizer import SNAPSHOT_FORMAT, SNAPSHOT_VERSION, _rules_to_json
+from sessionkit._sessionizer import snapshot_document, snapshot_latest, snapshot_session
 
 __all__ = [
     "Batch",
@@ -232,34 +232,28 @@ def resume_snapshot(
     latest: dict[tuple[str, str], tuple[datetime, str]] = {}
     for scope, user_key, at, session_id in recent:
         latest[(scope, user_key)] = (at, session_id)
-    return {
-        "format": SNAPSHOT_FORMAT,
-        "version": SNAPSHOT_VERSION,
-        "rules": _rules_to_json(rules),
-        "now": None if now is None else now.isoformat(),
-        "sessions": [
-            {
-                "id": row.id,
-                "scope": row.scope,
-                "explicit": row.explicit,
-                "header_id": row.header_id,
-                "started_at": row.started_at.isoformat(),
-                "last_input_at": row.last_input_at.isoformat(),
-                "ended_at": (
-                    row.closed_at.isoformat()
-                    if row.close_reason is CloseReason.ENDED and row.closed_at is not None
-                    else None
-                ),
-                "event_ids": list(event_ids),
-            }
+    return snapshot_document(
+        rules,
+        now,
+        [
+            snapshot_session(
+                row.id,
+                row.scope,
+                row.explicit,
+                row.header_id,
+                row.started_at,
+                row.last_input_at,
+                row.closed_at if row.close_reason is CloseReason.ENDED else None,
+                event_ids,
+            )
             for row, event_ids in remembered
         ],
-        "latest": [
-            {"scope": scope, "user_key": user_key, "at": at.isoformat(), "session_id": sid}
-            for (scope, user_key), (at, sid) in sorted(latest.items())
-            if (scope, sid) in open_ids
+        [
+            snapshot_latest(scope, user_key, at, session_id)
+            for (scope, user_key), (at, session_id) in sorted(latest.items())
+            if (scope, session_id) in open_ids
         ],
-    }
+    )
 
 
 def check_page_arguments(limit: int, after: str | None) -> int:
