@@ -109,10 +109,8 @@ class Tracker:
                     self._store.record(
                         Batch(self._sessionizer.rules, self._sessionizer.now, accepted)
                     )
-            except BaseException:
-                # The store failed (or the feeding was interrupted): memory must not run ahead
-                # of what the store holds.
-                self._sessionizer = self._resume(self._sessionizer.rules)
+            except BaseException:  # the store failed, or the feeding was interrupted
+                self._resync()
                 raise
             finally:
                 self._closed.pending.clear()
@@ -124,16 +122,16 @@ class Tracker:
         """Move time forward, record the sessions that went idle, and return them."""
         with self._lock:
             closed = self._sessionizer.advance(now)
-            self._record(Batch(self._sessionizer.rules, now, closed=closed))
+            try:
+                self._store.record(Batch(self._sessionizer.rules, now, closed=closed))
+            except BaseException:
+                self._resync()
+                raise
             return closed
 
-    def _record(self, batch: Batch) -> None:
-        """Commit a batch; if the store fails, go back to what the store holds, then raise."""
-        try:
-            self._store.record(batch)
-        except BaseException:
-            self._sessionizer = self._resume(self._sessionizer.rules)
-            raise
+    def _resync(self) -> None:
+        """Go back to what the store holds: memory must never run ahead of it."""
+        self._sessionizer = self._resume(self._sessionizer.rules)
 
     def close(self) -> None:
         """Close the store (releasing its writer lock)."""
