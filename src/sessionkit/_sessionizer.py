@@ -256,6 +256,7 @@ class Sessionizer:
             raise OutOfOrderError(event, at, now)
 
         # Rules 3 to 5 decide; nothing changes until the decision is made (rule 8).
+        # Event.user_key, inlined (feed is the hot path).
         user_key = event.user_id if event.user_id is not None else event.initiator.id
         target, rule, new_id = self._decide(event, state, user_key)
 
