@@ -16,6 +16,7 @@ __all__ = [
     "IncompatibleStoreError",
     "InvalidEventError",
     "InvalidRulesError",
+    "LogLineError",
     "OutOfOrderError",
     "RejectedEventError",
     "SessionClosedError",
@@ -52,6 +53,19 @@ class InvalidRulesError(SessionkitError, ValueError):
     """:class:`~sessionkit.Rules` got a bad value (e.g. a window that is not positive)."""
 
 
+class LogLineError(SessionkitError, ValueError):
+    """A line of a log could not be turned into an event (see ``docs/replay.md``).
+
+    ``reason`` is a stable code such as ``"missing_field"`` or ``"bad_timestamp"``; the message
+    says what is wrong and names the field. Readers turn it into a rejected line (nothing stops);
+    a mapping function of your own may raise it to reject a record with a reason of its choice.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
 class SnapshotError(SessionkitError, ValueError):
     """A snapshot could not be restored: another format or version, or inconsistent content."""
 
@@ -68,7 +82,7 @@ class RejectedEventError(SessionkitError, ValueError):
 
     def __init__(self, message: str, event: Event | None) -> None:
         self.event = event
-        #: Where the event stood in a ``Tracker.track_many`` batch (``None`` elsewhere).
+        #: Where the event stood in a ``Tracker.track_many``/``track_each`` batch (else ``None``).
         self.index: int | None = None
         super().__init__(message)
 
@@ -155,6 +169,6 @@ class UnstorableEventError(StoreError, ValueError):
 
     def __init__(self, event: Event, problem: str) -> None:
         self.event = event
-        #: Where the event stood in a ``Tracker.track_many`` batch (``None`` elsewhere).
+        #: Where the event stood in a ``Tracker.track_many``/``track_each`` batch (else ``None``).
         self.index: int | None = None
         super().__init__(f"event {event.id!r} cannot be stored: {problem}")

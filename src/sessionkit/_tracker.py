@@ -85,37 +85,61 @@ class Tracker:
         and the refusal is raised with ``index`` set to the refused event's position; the events
         after it are not looked at. Call again with the rest to go on.
         """
+        results = self._track(events, stop_at_refusal=True)
+        last = results[-1] if results else None
+        if isinstance(last, (RejectedEventError, UnstorableEventError)):
+            raise last
+        return results  # type: ignore[return-value]
+
+    def track_each(
+        self, events: Iterable[Event]
+    ) -> list[Assignment | RejectedEventError | UnstorableEventError]:
+        """Group and record events in order, in one transaction, going past refused ones.
+
+        Returns, for each event, its assignment or the error that refused it (with ``index``
+        set). A refused event changes nothing, so the events after it are grouped as if it had
+        never been fed. This is what replaying a log needs: every event is accounted for.
+        """
+        return self._track(events, stop_at_refusal=False)
+
+    def _track(
+        self, events: Iterable[Event], *, stop_at_refusal: bool
+    ) -> list[Assignment | RejectedEventError | UnstorableEventError]:
         with self._lock:
-            results: list[Assignment] = []
-            refused: RejectedEventError | UnstorableEventError | None = None
+            results: list[Assignment | RejectedEventError | UnstorableEventError] = []
+            accepted: list[Assignment] = []
             try:
                 for index, event in enumerate(events):
                     problem = storage_problem(event)
                     if problem is not None:
-                        refused = UnstorableEventError(event, problem)
-                        refused.index = index
-                        break
+                        unstorable = UnstorableEventError(event, problem)
+                        unstorable.index = index
+                        results.append(unstorable)
+                        if stop_at_refusal:
+                            break
+                        continue
                     try:
                         assignment = self._sessionizer.feed(event)
                     except RejectedEventError as error:
                         error.index = index
-                        refused = error
-                        break
+                        results.append(error)
+                        if stop_at_refusal:
+                            break
+                        continue
                     results.append(assignment)
+                    if not assignment.duplicate:
+                        accepted.append(assignment)
                     if assignment.closed:
                         self._closed.add(assignment.closed)
-                accepted = tuple(a for a in results if not a.duplicate)
                 if accepted:
                     self._store.record(
-                        Batch(self._sessionizer.rules, self._sessionizer.now, accepted)
+                        Batch(self._sessionizer.rules, self._sessionizer.now, tuple(accepted))
                     )
             except BaseException:  # the store failed, or the feeding was interrupted
                 self._resync()
                 raise
             finally:
                 self._closed.pending.clear()
-        if refused is not None:
-            raise refused
         return results
 
     def advance(self, now: datetime) -> tuple[ClosedSession, ...]:

@@ -1,0 +1,46 @@
+"""Replaying logs: readers for JSON Lines and CSV, timestamp parsing, reordering and accounting.
+
+See ``docs/replay.md``. The ``sessionkit`` command (``sessionkit.cli``) is built on these; so can
+your own scripts be::
+
+    reader = LogReader(["events.jsonl.gz"])
+    summary = ReplaySummary()
+    for outcome in replay(reader, Sessionizer(), max_lateness=timedelta(seconds=30)):
+        summary.add(outcome)
+    summary.lines_read = reader.lines_read
+"""
+
+from __future__ import annotations
+
+from sessionkit.replay._durations import format_duration, parse_duration
+from sessionkit.replay._layout import EVENT_TYPES, KIND_NAMES, EventMapper, LogLayout, RecordMapper
+from sessionkit.replay._outputs import AssignmentWriter, RejectWriter, SessionWriter
+from sessionkit.replay._readers import FORMATS, LogEvent, LogReader, RejectedLine
+from sessionkit.replay._reorder import ReorderBuffer
+from sessionkit.replay._replay import Replayed, replay
+from sessionkit.replay._summary import ReplaySummary
+from sessionkit.replay._timestamps import EpochUnit, TimestampParser, load_zone
+
+__all__ = [
+    "EVENT_TYPES",
+    "FORMATS",
+    "KIND_NAMES",
+    "AssignmentWriter",
+    "EpochUnit",
+    "EventMapper",
+    "LogEvent",
+    "LogLayout",
+    "LogReader",
+    "RecordMapper",
+    "RejectWriter",
+    "RejectedLine",
+    "ReorderBuffer",
+    "ReplaySummary",
+    "Replayed",
+    "SessionWriter",
+    "TimestampParser",
+    "format_duration",
+    "load_zone",
+    "parse_duration",
+    "replay",
+]

@@ -1,0 +1,257 @@
+"""Reading logs: JSON Lines and CSV records, one event or one rejected line per input line.
+
+A reader streams: it holds one line at a time, whatever the size of the file. Every non-empty
+line (every CSV record after the header) comes out exactly once, as a :class:`LogEvent` or as a
+:class:`RejectedLine` with a reason; ``lines_read`` counts them independently.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any, BinaryIO, NamedTuple
+
+import attrs
+
+from sessionkit._errors import LogLineError
+from sessionkit._model import Event
+from sessionkit.replay._layout import EventMapper, LogLayout, RecordMapper
+from sessionkit.replay._sources import LogFile, is_csv, open_log
+from sessionkit.replay._timestamps import TimestampParser
+
+__all__ = ["FORMATS", "LogEvent", "LogReader", "RejectedLine"]
+
+#: The log formats a reader understands.
+FORMATS = ("jsonl", "csv")
+
+
+class LogEvent(NamedTuple):
+    """An event read from a log: where it came from (``source``, 1-based ``line``), the event,
+    and the line as read (``raw``: bytes for JSON Lines, text for CSV).
+
+    A named tuple: one is made per line.
+    """
+
+    source: str
+    line: int
+    event: Event
+    raw: bytes | str
+
+
+@attrs.frozen
+class RejectedLine:
+    """An input line that did not become a grouped event.
+
+    ``reason`` is a stable code (listed in ``docs/replay.md``), ``detail`` says what exactly was
+    wrong, and ``raw`` is the line as read (bytes that are not UTF-8 are kept as lone surrogates,
+    so ``raw.encode("utf-8", "surrogateescape")`` gives the original bytes back).
+    """
+
+    source: str
+    line: int
+    reason: str
+    detail: str
+    raw: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The rejects-file record of this line."""
+        return {
+            "source": self.source,
+            "line": self.line,
+            "reason": self.reason,
+            "detail": self.detail,
+            "raw": self.raw,
+        }
+
+
+def raw_text(raw: bytes | str) -> str:
+    """A line as text, without its line ending; undecodable bytes kept as lone surrogates."""
+    text = raw if isinstance(raw, str) else raw.decode("utf-8", "surrogateescape")
+    return text.rstrip("\r\n")
+
+
+class LogReader:
+    """Reads one or more logs in order and yields a :class:`LogEvent` or a
+    :class:`RejectedLine` for every non-empty line.
+
+    * ``paths``: files (plain or gzip, detected from the content), or ``-`` for ``stdin``.
+    * ``format``: ``"jsonl"`` or ``"csv"``; by default each path's suffix decides (``.csv`` and
+      ``.csv.gz`` are CSV, anything else JSON Lines).
+    * ``layout`` and ``timestamps``: how records become events (:class:`LogLayout`,
+      :class:`TimestampParser`); or ``mapper``, a function of your own that does it.
+
+    ``lines_read`` counts the lines read so far, ``bytes_read``/``bytes_total`` measure progress
+    (``bytes_total`` is ``None`` when a source's size is not known).
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        format: str | None = None,
+        layout: LogLayout | None = None,
+        timestamps: TimestampParser | None = None,
+        mapper: RecordMapper | None = None,
+        stdin: BinaryIO | None = None,
+    ) -> None:
+        if format is not None and format not in FORMATS:
+            raise ValueError(f"unknown log format {format!r}; expected one of {FORMATS}")
+        if mapper is not None and (layout is not None or timestamps is not None):
+            raise ValueError("give either a mapper or a layout and timestamp parser, not both")
+        self.paths = list(paths)
+        self.format = format
+        self.mapper: RecordMapper = (
+            mapper if mapper is not None else EventMapper(layout, timestamps)
+        )
+        self._stdin = stdin
+        self.lines_read = 0
+        sizes = [LogFile.size(path) for path in self.paths]
+        self.bytes_total: int | None = None if None in sizes else sum(s or 0 for s in sizes)
+        self._done_bytes = 0
+        self._current: LogFile | None = None
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the stored files read so far (approximate while a file is being read)."""
+        current = self._current.position() if self._current is not None else None
+        return self._done_bytes + (current or 0)
+
+    def __iter__(self) -> Iterator[LogEvent | RejectedLine]:
+        for path in self.paths:
+            csv_format = self.format == "csv" or (self.format is None and is_csv(path))
+            with open_log(path, self._stdin) as log:
+                self._current = log
+                yield from self._csv(log) if csv_format else self._jsonl(log)
+                self._done_bytes += log.position() or 0
+                self._current = None
+
+    def _jsonl(self, log: LogFile) -> Iterator[LogEvent | RejectedLine]:
+        source = log.name
+        mapper = self.mapper
+        loads = json.loads
+        for number, raw in enumerate(log.lines, 1):
+            if not raw.strip():
+                continue
+            self.lines_read += 1
+            try:
+                record = loads(raw)
+            except UnicodeDecodeError as error:
+                yield RejectedLine(source, number, "not_utf8", str(error), raw_text(raw))
+                continue
+            except ValueError as error:
+                yield RejectedLine(source, number, "malformed_json", str(error), raw_text(raw))
+                continue
+            if type(record) is not dict:
+                yield RejectedLine(
+                    source,
+                    number,
+                    "not_an_object",
+                    f"a line must be a JSON object, not {type(record).__name__}",
+                    raw_text(raw),
+                )
+                continue
+            try:
+                event = mapper(record, source, number)
+            except LogLineError as error:
+                yield RejectedLine(source, number, error.reason, str(error), raw_text(raw))
+                continue
+            yield LogEvent(source, number, event, raw)
+
+    def _csv(self, log: LogFile) -> Iterator[LogEvent | RejectedLine]:
+        source = log.name
+        mapper = self.mapper
+        lines = _DecodedLines(log.lines)
+        reader = csv.reader(lines)
+        columns: list[tuple[str, ...]] | None = None
+        end = 0
+        while True:
+            start = end + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                end = reader.line_num
+                self.lines_read += 1
+                yield RejectedLine(source, start, "malformed_csv", str(error), lines.take())
+                continue
+            end = reader.line_num
+            raw = lines.take()
+            if not row or (columns is None and not "".join(row).strip()):
+                continue  # a blank line (or a blank line before the header)
+            if columns is None:
+                columns = [tuple(name.strip().split(".")) for name in row]
+                continue
+            self.lines_read += 1
+            if lines.undecodable(start, end):
+                yield RejectedLine(source, start, "not_utf8", "the line is not UTF-8", raw)
+                continue
+            if len(row) > len(columns):
+                yield RejectedLine(
+                    source,
+                    start,
+                    "malformed_csv",
+                    f"the row has {len(row)} cells, the header {len(columns)}",
+                    raw,
+                )
+                continue
+            try:
+                event = mapper(_nest(columns, row), source, start)
+            except LogLineError as error:
+                yield RejectedLine(source, start, error.reason, str(error), raw)
+                continue
+            yield LogEvent(source, start, event, raw)
+
+
+def _nest(columns: list[tuple[str, ...]], row: list[str]) -> dict[str, Any]:
+    """A CSV row as a record: dotted column names become nested objects; empty cells are absent."""
+    record: dict[str, Any] = {}
+    for path, cell in zip(columns, row, strict=False):  # a short row: the last cells are absent
+        if cell == "":
+            continue
+        if len(path) == 1:
+            record[path[0]] = cell
+            continue
+        node = record
+        for part in path[:-1]:
+            child = node.get(part)
+            if type(child) is not dict:
+                child = node[part] = {}
+            node = child
+        node[path[-1]] = cell
+    return record
+
+
+class _DecodedLines:
+    """The lines of a CSV file as text, remembering which were not UTF-8 and the text of the
+    record being read (for the rejects file)."""
+
+    def __init__(self, lines: BinaryIO) -> None:
+        self._lines = lines
+        self._pending: list[str] = []
+        self._bad: list[int] = []
+
+    def __iter__(self) -> Iterator[str]:
+        for number, line in enumerate(self._lines, 1):
+            raw = line[3:] if number == 1 and line.startswith(b"\xef\xbb\xbf") else line
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("utf-8", "surrogateescape")
+                self._bad.append(number)
+            self._pending.append(text)
+            yield text
+
+    def take(self) -> str:
+        """The text read since the last call (the current record), without its line ending."""
+        text = "".join(self._pending).rstrip("\r\n")
+        self._pending.clear()
+        return text
+
+    def undecodable(self, start: int, end: int) -> bool:
+        """Whether a line from ``start`` to ``end`` was not UTF-8 (forgets the earlier ones)."""
+        found = any(start <= number <= end for number in self._bad)
+        self._bad = [number for number in self._bad if number > end]
+        return found

@@ -1,0 +1,76 @@
+"""Opening the files a log is read from: paths, ``-`` for standard input, gzip by content."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO, cast
+
+__all__ = ["STDIN", "LogFile", "is_csv", "open_log", "source_name"]
+
+#: The path that means standard input.
+STDIN = "-"
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def source_name(path: str | os.PathLike[str]) -> str:
+    """The name a source goes by in rejects and derived event ids: the path as given."""
+    text = os.fspath(path)
+    return "<stdin>" if text == STDIN else text
+
+
+def is_csv(path: str | os.PathLike[str]) -> bool:
+    """Whether a path names a CSV file (``.csv`` or ``.csv.gz``, any case)."""
+    name = os.fspath(path).lower()
+    return name.endswith((".csv", ".csv.gz"))
+
+
+class LogFile:
+    """One source being read: its lines as bytes, and how far into it the reading is.
+
+    ``position()`` is the offset in the file as stored (compressed, for a gzip file), so progress
+    can be shown against the file's size.
+    """
+
+    def __init__(self, raw: BinaryIO, name: str) -> None:
+        self.name = name
+        self._raw = raw
+        buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(Any, raw))
+        self._buffered = buffered
+        stream: BinaryIO = cast(BinaryIO, buffered)
+        if buffered.peek(2)[:2] == _GZIP_MAGIC:
+            stream = cast(BinaryIO, gzip.GzipFile(fileobj=buffered, mode="rb"))
+        self.lines: BinaryIO = stream
+
+    def position(self) -> int | None:
+        """Bytes of the stored file read so far, or ``None`` when the source cannot tell."""
+        try:
+            return self._buffered.tell()
+        except (OSError, ValueError):
+            return None
+
+    @staticmethod
+    def size(path: str | os.PathLike[str]) -> int | None:
+        """The stored size of a source, or ``None`` for standard input and pipes."""
+        if os.fspath(path) == STDIN:
+            return None
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None
+        return stat.st_size if os.path.isfile(path) else None
+
+
+@contextmanager
+def open_log(path: str | os.PathLike[str], stdin: BinaryIO | None = None) -> Iterator[LogFile]:
+    """Open a source for reading; ``-`` reads ``stdin`` (standard input by default)."""
+    if os.fspath(path) == STDIN:
+        yield LogFile(stdin if stdin is not None else sys.stdin.buffer, source_name(path))
+        return
+    with open(path, "rb") as raw:
+        yield LogFile(raw, source_name(path))

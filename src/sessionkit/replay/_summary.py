@@ -1,0 +1,77 @@
+"""Counting what a replay did: accepted, duplicate and rejected lines, and the sessions started."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import attrs
+
+from sessionkit.replay._readers import RejectedLine
+from sessionkit.replay._replay import Replayed
+
+__all__ = ["ReplaySummary"]
+
+
+@attrs.define
+class ReplaySummary:
+    """Running counts of a replay's outcomes; :meth:`add` each one.
+
+    ``lines_read`` is set by whoever reads the input (``LogReader.lines_read``), independently of
+    the outcomes, so that ``accepted + duplicates + rejected == lines_read`` is a real check.
+    """
+
+    lines_read: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected_by_reason: Counter[str] = attrs.field(factory=Counter)
+    explicit_sessions: int = 0
+    implicit_sessions: int = 0
+    headerless_sessions: int = 0
+
+    def add(self, outcome: Replayed | RejectedLine) -> None:
+        """Count one outcome."""
+        if type(outcome) is Replayed:
+            assignment = outcome.assignment
+            if assignment.duplicate:
+                self.duplicates += 1
+                return
+            self.accepted += 1
+            if assignment.started:
+                if assignment.event.session_id is not None:
+                    self.explicit_sessions += 1
+                else:
+                    self.implicit_sessions += 1
+                if not assignment.header:
+                    self.headerless_sessions += 1
+        else:
+            self.rejected_by_reason[outcome.reason] += 1  # type: ignore[union-attr]
+
+    @property
+    def rejected(self) -> int:
+        """Lines rejected, for any reason."""
+        return sum(self.rejected_by_reason.values())
+
+    @property
+    def sessions(self) -> int:
+        """Sessions started by the replay."""
+        return self.explicit_sessions + self.implicit_sessions
+
+    @property
+    def balanced(self) -> bool:
+        """Whether every line read is accounted for: accepted, duplicate or rejected."""
+        return self.accepted + self.duplicates + self.rejected == self.lines_read
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as a JSON object (``sessionkit replay --format json``)."""
+        return {
+            "lines_read": self.lines_read,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
+            "sessions": self.sessions,
+            "explicit_sessions": self.explicit_sessions,
+            "implicit_sessions": self.implicit_sessions,
+            "headerless_sessions": self.headerless_sessions,
+        }
