@@ -12,6 +12,13 @@ your own scripts be::
 
 from __future__ import annotations
 
+from sessionkit.replay._compare import (
+    CHANGE_KINDS,
+    RuleComparison,
+    SessionChange,
+    SessionRef,
+    compare_rules,
+)
 from sessionkit.replay._durations import format_duration, parse_duration
 from sessionkit.replay._layout import EVENT_TYPES, KIND_NAMES, EventMapper, LogLayout, RecordMapper
 from sessionkit.replay._outputs import AssignmentWriter, RejectWriter, SessionWriter
@@ -22,6 +29,7 @@ from sessionkit.replay._summary import ReplaySummary
 from sessionkit.replay._timestamps import EpochUnit, TimestampParser, load_zone
 
 __all__ = [
+    "CHANGE_KINDS",
     "EVENT_TYPES",
     "FORMATS",
     "KIND_NAMES",
@@ -37,8 +45,12 @@ __all__ = [
     "ReorderBuffer",
     "ReplaySummary",
     "Replayed",
+    "RuleComparison",
+    "SessionChange",
+    "SessionRef",
     "SessionWriter",
     "TimestampParser",
+    "compare_rules",
     "format_duration",
     "load_zone",
     "parse_duration",

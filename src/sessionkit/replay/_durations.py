@@ -46,13 +46,16 @@ def parse_duration(text: str) -> timedelta:
 
 
 def format_duration(duration: timedelta) -> str:
-    """``duration`` written back in the units :func:`parse_duration` reads (``1h30m``, ``45s``)."""
+    """``duration`` written back in the units :func:`parse_duration` reads, in hours at most
+    (``24h``, ``1h30m``, ``45s``)."""
     if duration == timedelta(0):
         return "0"
     sign = "-" if duration < timedelta(0) else ""
     rest = abs(duration)
     parts = []
     for unit, size in UNITS.items():
+        if unit == "d":
+            continue  # 24h reads better than 1d, and 36h better than 1d12h
         count, rest = divmod(rest, size)
         if count:
             parts.append(f"{count}{unit}")

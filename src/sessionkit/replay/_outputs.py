@@ -6,7 +6,7 @@ import csv
 import json
 import os
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from sessionkit._model import ClosedSession
 from sessionkit._sessionizer import Sessionizer
@@ -14,6 +14,9 @@ from sessionkit.replay._readers import RejectedLine
 from sessionkit.replay._replay import Replayed
 
 __all__ = ["AssignmentWriter", "RejectWriter", "SessionWriter"]
+
+
+_O = TypeVar("_O", bound="_Output")
 
 
 class _Output:
@@ -29,7 +32,7 @@ class _Output:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> _Output:
+    def __enter__(self: _O) -> _O:
         return self
 
     def __exit__(

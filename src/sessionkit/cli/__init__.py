@@ -1,0 +1,65 @@
+"""The ``sessionkit`` command: ``replay``, ``show``, ``diff`` and ``stats`` (docs/cli.md).
+
+Output that people read goes to stdout; progress and diagnostics go to stderr. Exit status: 0
+when all went well, 1 when ``replay --strict`` rejected lines or ``show --session`` found no such
+session, 2 for a usage error (reported in one line, never a traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from sessionkit import __version__
+from sessionkit._errors import SessionkitError
+from sessionkit.cli import _diff, _replay_command, _show, _stats
+from sessionkit.cli._args import ArgumentParser, UsageError
+
+__all__ = ["main"]
+
+
+def parser() -> ArgumentParser:
+    """The command's argument parser."""
+    command = ArgumentParser(
+        prog="sessionkit",
+        description="Group the events of conversations between people and AI systems into "
+        "sessions: replay logs, show and compare the sessions.",
+    )
+    command.add_argument("--version", action="version", version=f"sessionkit {__version__}")
+    commands = command.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for module in (_replay_command, _show, _diff, _stats):
+        module.add_parser(commands)
+    return command
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command with ``argv`` (default: the process's arguments); return the exit status."""
+    options = parser().parse_args(argv)
+    try:
+        status: int = options.run(options)
+    except UsageError as error:
+        print(f"sessionkit {_name(options)}: error: {error}", file=sys.stderr)
+        return 2
+    except (SessionkitError, OSError) as error:
+        print(f"sessionkit {_name(options)}: error: {error}", file=sys.stderr)
+        return 2
+    except LookupError as error:
+        print(f"sessionkit {_name(options)}: {error.args[0]}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"sessionkit {_name(options)}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return status
+
+
+def _name(options: object) -> str:
+    run = getattr(options, "run", None)
+    module = getattr(run, "__module__", "")
+    return {
+        _replay_command.__name__: "replay",
+        _show.__name__: "show",
+        _diff.__name__: "diff",
+        _stats.__name__: "stats",
+    }.get(module, "")

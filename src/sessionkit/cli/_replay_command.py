@@ -1,0 +1,180 @@
+"""``sessionkit replay``: group the events of logs into sessions, accounting for every line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from contextlib import ExitStack
+
+from sessionkit._sessionizer import Sessionizer
+from sessionkit._tracker import Tracker
+from sessionkit.cli._args import (
+    UsageError,
+    add_log_options,
+    add_rule_options,
+    log_reader,
+    rules_from_options,
+)
+from sessionkit.cli._progress import Progress
+from sessionkit.cli._text import table
+from sessionkit.replay import (
+    AssignmentWriter,
+    RejectWriter,
+    Replayed,
+    ReplaySummary,
+    SessionWriter,
+    replay,
+)
+from sessionkit.storage import SQLiteStore
+
+__all__ = ["add_parser", "run"]
+
+DESCRIPTION = """\
+Group the events of logs into sessions. Every non-empty line ends as accepted, duplicate or
+rejected with a reason; the summary counts them. By default the sessions go to a SQLite file
+(sessions.db), to query with `sessionkit show` and `sessionkit stats`.
+"""
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "replay", help="group the events of logs into sessions", description=DESCRIPTION
+    )
+    add_log_options(parser)
+    add_rule_options(parser)
+    group = parser.add_argument_group("where the results go")
+    group.add_argument(
+        "--db", default="sessions.db", help="the SQLite file to record into (default: sessions.db)"
+    )
+    group.add_argument("--no-db", action="store_true", help="record no SQLite file")
+    existing = group.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--append",
+        action="store_true",
+        help="continue an existing --db file (its rules must be the same)",
+    )
+    existing.add_argument(
+        "--replace", action="store_true", help="delete an existing --db file and start anew"
+    )
+    group.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write each event's session: .csv (event_id,session_id) or .jsonl (with the rule)",
+    )
+    group.add_argument(
+        "--sessions-out", metavar="FILE", help="write one JSON line per session (.jsonl)"
+    )
+    group.add_argument(
+        "--rejects",
+        metavar="FILE",
+        help="write each rejected line as JSON: source, line, reason, detail, raw line",
+    )
+    group = parser.add_argument_group("reporting")
+    group.add_argument(
+        "--strict", action="store_true", help="exit with status 1 if any line was rejected"
+    )
+    group.add_argument("--quiet", action="store_true", help="print no summary and no progress line")
+    group.add_argument(
+        "--format", choices=("text", "json"), default="text", help="the summary's format"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(options: argparse.Namespace) -> int:
+    rules = rules_from_options(options)
+    reader = log_reader(options)
+    summary = ReplaySummary()
+    with ExitStack() as stack:
+        if options.no_db:
+            grouper: Sessionizer | Tracker = Sessionizer(rules)
+        else:
+            tracker = stack.enter_context(_open_tracker(options, rules))
+            grouper = tracker
+        try:
+            assignments = (
+                stack.enter_context(AssignmentWriter(options.out)) if options.out else None
+            )
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        sessions = (
+            stack.enter_context(SessionWriter(options.sessions_out))
+            if options.sessions_out
+            else None
+        )
+        rejects = stack.enter_context(RejectWriter(options.rejects)) if options.rejects else None
+        progress = Progress(reader, sys.stderr, enabled=not options.quiet)
+        started = time.perf_counter()
+        outcomes = replay(reader, grouper, max_lateness=options.max_lateness)
+        for count, outcome in enumerate(outcomes, 1):
+            summary.add(outcome)
+            progress.tick(count)
+            if type(outcome) is Replayed:
+                if assignments is not None:
+                    assignments.write(outcome)
+                if sessions is not None and outcome.assignment.closed:
+                    for report in outcome.assignment.closed:
+                        sessions.closed(report)
+            elif rejects is not None:
+                rejects.write(outcome)  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - started
+        progress.done()
+        if sessions is not None:
+            sessionizer = grouper.sessionizer if isinstance(grouper, Tracker) else grouper
+            sessions.still_open(sessionizer)
+    summary.lines_read = reader.lines_read
+    if not summary.balanced:  # a bug, never bad input: say so loudly
+        raise RuntimeError(f"lines read and outcomes disagree: {summary.to_json()}")
+    if not options.quiet:
+        print(_report(summary, elapsed, options))
+    return 1 if options.strict and summary.rejected else 0
+
+
+def _open_tracker(options: argparse.Namespace, rules: object) -> Tracker:
+    path = options.db
+    if os.path.exists(path) and options.replace:
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+    store = SQLiteStore(path)
+    try:
+        if store.stored_rules() is not None and not options.append:
+            raise UsageError(
+                f"{path} already holds sessions: pass --append to continue it, --replace to "
+                "start anew, or --db to choose another file"
+            )
+        return Tracker(store, rules)  # type: ignore[arg-type]
+    except BaseException:
+        store.close()
+        raise
+
+
+def _report(summary: ReplaySummary, elapsed: float, options: argparse.Namespace) -> str:
+    rate = summary.lines_read / elapsed if elapsed > 0 else 0.0
+    if options.format == "json":
+        document = summary.to_json()
+        document["seconds"] = round(elapsed, 3)
+        document["events_per_second"] = round(rate)
+        return json.dumps(document, indent=2)
+    rows = [
+        ["lines read", f"{summary.lines_read:,}"],
+        ["accepted", f"{summary.accepted:,}"],
+        ["duplicates", f"{summary.duplicates:,}"],
+        ["rejected", f"{summary.rejected:,}"],
+    ]
+    rows += [[f"  {reason}", f"{n:,}"] for reason, n in sorted(summary.rejected_by_reason.items())]
+    rows += [
+        ["sessions", f"{summary.sessions:,}"],
+        ["  explicit", f"{summary.explicit_sessions:,}"],
+        ["  implicit", f"{summary.implicit_sessions:,}"],
+        ["  headerless", f"{summary.headerless_sessions:,}"],
+    ]
+    written = [] if options.no_db else [options.db]
+    written += [path for path in (options.out, options.sessions_out, options.rejects) if path]
+    lines = [table(None, rows, right=(1,))]
+    lines.append(f"{elapsed:.2f} s, {rate:,.0f} events/s")
+    if written:
+        lines.append("wrote " + ", ".join(written))
+    return "\n".join(lines)
