@@ -28,8 +28,9 @@ class Progress:
         self._width = 0
 
     def tick(self, lines: int) -> None:
-        """Called once per outcome with the count so far; shows progress when it is time."""
-        if not self.enabled or lines % self.EVERY:
+        """Called every :attr:`EVERY` outcomes with the count so far; shows progress when it is
+        time."""
+        if not self.enabled:
             return
         now = time.monotonic()
         if now - self._shown < self.INTERVAL:

@@ -110,7 +110,8 @@ def run(options: argparse.Namespace) -> int:
         outcomes = replay(reader, grouper, max_lateness=options.max_lateness)
         for count, outcome in enumerate(outcomes, 1):
             summary.add(outcome)
-            progress.tick(count)
+            if not count % Progress.EVERY:
+                progress.tick(count)
             if type(outcome) is Replayed:
                 if assignments is not None:
                     assignments.write(outcome)

@@ -98,21 +98,20 @@ class LogLayout:
         return attrs.evolve(self, **fields)
 
 
-def _getter(path: str) -> Callable[[dict[str, Any]], Any]:
-    """A function that reads ``path`` (dotted for nested objects) from a record, or ``None``."""
-    if "." not in path:
-        return lambda record: record.get(path)
-    parts = tuple(path.split("."))
+def _dig(record: dict[str, Any], parts: tuple[str, ...]) -> Any:
+    """The value at a dotted path in nested objects, or ``None``."""
+    value: Any = record
+    for part in parts:
+        if type(value) is not dict:
+            return None
+        value = value.get(part)
+    return value
 
-    def get(record: dict[str, Any]) -> Any:
-        value: Any = record
-        for part in parts:
-            if not isinstance(value, dict):
-                return None
-            value = value.get(part)
-        return value
 
-    return get
+def _path(name: str) -> tuple[str, tuple[str, ...] | None]:
+    """A field name as (key, parts): parts is ``None`` for a top-level key (the fast case)."""
+    parts = tuple(name.split("."))
+    return name, (parts if len(parts) > 1 else None)
 
 
 def _id(value: object, name: str) -> str | None:
@@ -125,6 +124,8 @@ def _id(value: object, name: str) -> str | None:
         return str(value)
     raise LogLineError("wrong_type", f"{name} must be a string, not {_kind_of(value)}")
 
+
+_NO_METADATA: dict[str, Any] = {}
 
 _TRUE = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
 
@@ -163,68 +164,126 @@ class EventMapper:
     #: Participants are cached by kind and name; the cache is emptied when it grows this large.
     CACHE_LIMIT = 1 << 16
 
-    def __init__(self, layout: LogLayout | None = None, timestamps: TimestampParser | None = None):
+    def __init__(
+        self, layout: LogLayout | None = None, timestamps: TimestampParser | None = None
+    ) -> None:
         self.layout = layout = layout if layout is not None else LogLayout()
         self.timestamps = timestamps if timestamps is not None else TimestampParser()
-        self._event_id = _getter(layout.event_id)
-        self._session_id = _getter(layout.session_id)
-        self._event_type = _getter(layout.event_type)
-        self._initiator = _getter(layout.initiator)
-        self._user_id = _getter(layout.user_id)
-        self._parent_id = _getter(layout.parent_id)
-        self._session_end = _getter(layout.session_end)
-        self._input = _getter(layout.input)
-        self._output = _getter(layout.output)
-        self._metadata = _getter(layout.metadata)
-        self._scopes = tuple(_getter(path) for path in layout.scope)
-        self._times = tuple(_getter(path) for path in layout.time)
+        self._fields = tuple(
+            _path(name)
+            for name in (
+                layout.event_id,
+                layout.user_id,
+                layout.event_type,
+                layout.initiator,
+                layout.session_id,
+                layout.parent_id,
+                layout.session_end,
+                layout.input,
+                layout.output,
+                layout.metadata,
+            )
+        )
+        self._scopes = tuple(_path(name) for name in layout.scope)
+        self._times = tuple(_path(name) for name in layout.time)
         self._participants: dict[tuple[ParticipantKind, str], Participant] = {}
-        self._types: dict[str, tuple[ParticipantKind, ParticipantKind]] = {}
+        # Initiator objects already seen, by their raw (type, name), and event types by name.
+        self._initiators: dict[tuple[object, object], Participant] = {}
+        self._types: dict[str, tuple[tuple[ParticipantKind, ParticipantKind], Participant]] = {}
 
     def __call__(self, record: dict[str, Any], source: str, line: int) -> Event:
-        layout = self.layout
-        event_id = _id(self._event_id(record), layout.event_id) or f"{source}:{line}"
-        for get_time in self._times:
-            raw_time = get_time(record)
+        # The hot path of a replay: fields are read with dict.get where the name has no dot.
+        get = record.get
+        values = [get(key) if parts is None else _dig(record, parts) for key, parts in self._fields]
+        event_id, user_id, event_type, initiator, session_id, parent_id = values[:6]
+        if type(event_id) is not str or not event_id:
+            event_id = _id(event_id, self.layout.event_id) or f"{source}:{line}"
+        for key, parts in self._times:
+            raw_time = get(key) if parts is None else _dig(record, parts)
             if raw_time is not None:
                 break
         else:
             raise LogLineError(
-                "missing_field", f"no time field (looked for {', '.join(layout.time)})"
+                "missing_field", f"no time field (looked for {', '.join(self.layout.time)})"
             )
         at: datetime = self.timestamps(raw_time)
-        user_id = _id(self._user_id(record), layout.user_id)
-        kinds = self._kinds(self._event_type(record))
-        initiator = self._initiator_of(self._initiator(record), kinds, user_id)
-        scope = None
-        for get_scope in self._scopes:
-            scope = _id(get_scope(record), "scope")
-            if scope is not None:
-                break
-        metadata = self._metadata(record)
+        if user_id is not None and (type(user_id) is not str or not user_id):
+            user_id = _id(user_id, self.layout.user_id)
+        if session_id is not None and (type(session_id) is not str or not session_id):
+            session_id = _id(session_id, self.layout.session_id)
+        if parent_id is not None and (type(parent_id) is not str or not parent_id):
+            parent_id = _id(parent_id, self.layout.parent_id)
+        if event_type is None:
+            kinds = target = None
+        else:
+            found = self._types.get(event_type) if type(event_type) is str else None
+            if found is None:
+                found = self._event_type(event_type)
+            kinds, target = found
+        sender = None
+        if type(initiator) is dict:
+            # Cached only when both are strings: then the object alone says who it is.
+            who = (initiator.get("type"), initiator.get("name"))
+            cacheable = type(who[0]) is str and type(who[1]) is str
+            if cacheable:
+                sender = self._initiators.get(who)
+        else:
+            cacheable = False
+        if sender is None:
+            sender = self._initiator_of(initiator, kinds, user_id)
+            if cacheable and len(self._initiators) < self.CACHE_LIMIT:
+                self._initiators[who] = sender
+        scope = ""
+        for key, parts in self._scopes:
+            value = get(key) if parts is None else _dig(record, parts)
+            if value is not None:
+                scope = (
+                    value if type(value) is str and value else _id(value, self.layout.scope[0])
+                ) or ""
+                if scope:
+                    break
+        ends, text_in, text_out, metadata = values[6:]
+        if ends is not None:
+            ends = _flag(ends, self.layout.session_end)
+        if text_in is not None and type(text_in) is not str:
+            text_in = _text(text_in)
+        if text_out is not None and type(text_out) is not str:
+            text_out = _text(text_out)
         if metadata is None:
-            metadata = {}
+            metadata = _NO_METADATA
         elif type(metadata) is not dict:
             raise LogLineError(
-                "wrong_type", f"{layout.metadata} must be an object, not {_kind_of(metadata)}"
+                "wrong_type",
+                f"{self.layout.metadata} must be an object, not {_kind_of(metadata)}",
             )
         try:
             return Event(
                 id=event_id,
                 at=at,
-                initiator=initiator,
-                target=None if kinds is None else self._participant(kinds[1], kinds[1].value),
+                initiator=sender,
+                target=target,
                 user_id=user_id,
-                session_id=_id(self._session_id(record), layout.session_id),
-                parent_id=_id(self._parent_id(record), layout.parent_id),
-                scope=scope or "",
-                ends_session=_flag(self._session_end(record), layout.session_end),
-                input=_text(self._input(record)),
-                output=_text(self._output(record)),
+                session_id=session_id,
+                parent_id=parent_id,
+                scope=scope,
+                ends_session=bool(ends),
+                input=text_in,
+                output=text_out,
                 metadata=metadata,
             )
         except InvalidEventError as error:
             raise LogLineError("invalid_event", str(error)) from None
+
+    def _event_type(
+        self, value: object
+    ) -> tuple[tuple[ParticipantKind, ParticipantKind], Participant]:
+        """An event type's kinds and its target participant (cached by name)."""
+        kinds = self._kinds(value)
+        assert kinds is not None and isinstance(value, str)
+        found = (kinds, self._participant(kinds[1], kinds[1].value))
+        if len(self._types) < self.CACHE_LIMIT:
+            self._types[value] = found
+        return found
 
     def _kinds(self, value: object) -> tuple[ParticipantKind, ParticipantKind] | None:
         if value is None:
@@ -233,15 +292,10 @@ class EventMapper:
             raise LogLineError(
                 "wrong_type", f"{self.layout.event_type} must be a string, not {_kind_of(value)}"
             )
-        kinds = self._types.get(value)
-        if kinds is None:
-            base, dot, subtype = value.lower().partition(".")
-            found = EVENT_TYPES.get(base)
-            if found is None or (dot and not subtype):
-                raise LogLineError("unknown_event_type", f"unknown event type {value!r}")
-            if len(self._types) < self.CACHE_LIMIT:
-                self._types[value] = found
-            kinds = found
+        base, dot, subtype = value.lower().partition(".")
+        kinds = EVENT_TYPES.get(base)
+        if kinds is None or (dot and not subtype):
+            raise LogLineError("unknown_event_type", f"unknown event type {value!r}")
         return kinds
 
     def _initiator_of(

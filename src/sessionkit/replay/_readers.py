@@ -136,7 +136,7 @@ class LogReader:
                 continue
             self.lines_read += 1
             try:
-                record = loads(raw)
+                record = loads(raw.decode())  # text: json would otherwise sniff the encoding
             except UnicodeDecodeError as error:
                 yield RejectedLine(source, number, "not_utf8", str(error), raw_text(raw))
                 continue

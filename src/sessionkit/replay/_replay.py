@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -42,68 +42,94 @@ def replay(
     rejected lines at once, events once released and grouped. Consume the iterator to the end:
     the last events are grouped when the input ends.
     """
-    buffer: ReorderBuffer[LogEvent] = ReorderBuffer(max_lateness)
+    ordered = _in_order(records, max_lateness)
     if isinstance(grouper, Tracker):
-        group: _Group = _batches(grouper, batch_size)
-    else:
-        group = _one_by_one(grouper)
-    pending: list[LogEvent] = []
+        return _tracked(ordered, grouper, batch_size)
+    return _fed(ordered, grouper)
+
+
+def _late(record: LogEvent, buffer: ReorderBuffer[LogEvent]) -> RejectedLine:
+    at = record.event.at
+    return RejectedLine(
+        record.source,
+        record.line,
+        "late",
+        f"event {record.event.id!r} at {at.isoformat()} is "
+        f"{format_duration(buffer.lateness(at))} behind the newest event seen, "
+        f"more than the maximum lateness of {format_duration(buffer.max_lateness)}",
+        raw_text(record.raw),
+    )
+
+
+def _in_order(
+    records: Iterable[LogEvent | RejectedLine], max_lateness: timedelta
+) -> Iterator[LogEvent | RejectedLine]:
+    """The records with events in time order; events too late to reorder become rejections."""
+    buffer: ReorderBuffer[LogEvent] = ReorderBuffer(max_lateness)
+    if not max_lateness:  # strict order, the common case: nothing is ever held
+        newest = None
+        for record in records:
+            if type(record) is LogEvent:
+                at = record.event.at
+                if newest is not None and at < newest:
+                    buffer.newest = newest
+                    yield _late(record, buffer)
+                    continue
+                newest = at
+            yield record
+        return
     for record in records:
         if type(record) is not LogEvent:
-            yield record  # type: ignore[misc]
+            yield record
             continue
         at = record.event.at
         if not buffer.accepts(at):
-            yield RejectedLine(
-                record.source,
-                record.line,
-                "late",
-                f"event {record.event.id!r} at {at.isoformat()} is "
-                f"{format_duration(buffer.lateness(at))} behind the newest event seen, "
-                f"more than the maximum lateness of {format_duration(max_lateness)}",
-                raw_text(record.raw),
-            )
+            yield _late(record, buffer)
             continue
-        pending.extend(buffer.push(at, record))
-        if len(pending) >= batch_size:
-            yield from group(pending)
-            pending = []
-    pending.extend(buffer.flush())
-    if pending:
-        yield from group(pending)
-
-
-_Group = Callable[[list[LogEvent]], Iterator["Replayed | RejectedLine"]]
+        yield from buffer.push(at, record)
+    yield from buffer.flush()
 
 
 def _rejected(record: LogEvent, error: Exception, reason: str) -> RejectedLine:
     return RejectedLine(record.source, record.line, reason, str(error), raw_text(record.raw))
 
 
-def _one_by_one(sessionizer: Sessionizer) -> _Group:
+def _fed(
+    records: Iterator[LogEvent | RejectedLine], sessionizer: Sessionizer
+) -> Iterator[Replayed | RejectedLine]:
     feed = sessionizer.feed
+    for record in records:
+        if type(record) is not LogEvent:
+            yield record  # type: ignore[misc]
+            continue
+        try:
+            assignment = feed(record.event)
+        except RejectedEventError as error:
+            yield _rejected(record, error, error.reason)
+            continue
+        yield Replayed(record.source, record.line, assignment)
 
-    def group(records: list[LogEvent]) -> Iterator[Replayed | RejectedLine]:
-        for record in records:
-            try:
-                assignment = feed(record.event)
-            except RejectedEventError as error:
-                yield _rejected(record, error, error.reason)
-                continue
-            yield Replayed(record.source, record.line, assignment)
 
-    return group
+def _tracked(
+    records: Iterator[LogEvent | RejectedLine], tracker: Tracker, batch_size: int
+) -> Iterator[Replayed | RejectedLine]:
+    batch: list[LogEvent] = []
+    for record in records:
+        if type(record) is not LogEvent:
+            yield record  # type: ignore[misc]
+            continue
+        batch.append(record)
+        if len(batch) >= batch_size:
+            yield from _track(batch, tracker)
+            batch = []
+    if batch:
+        yield from _track(batch, tracker)
 
 
-def _batches(tracker: Tracker, batch_size: int) -> _Group:
-    def group(records: list[LogEvent]) -> Iterator[Replayed | RejectedLine]:
-        for start in range(0, len(records), batch_size):
-            chunk = records[start : start + batch_size]
-            outcomes = tracker.track_each(record.event for record in chunk)
-            for record, outcome in zip(chunk, outcomes, strict=True):
-                if isinstance(outcome, Assignment):
-                    yield Replayed(record.source, record.line, outcome)
-                else:
-                    yield _rejected(record, outcome, outcome.reason)
-
-    return group
+def _track(batch: list[LogEvent], tracker: Tracker) -> Iterator[Replayed | RejectedLine]:
+    outcomes = tracker.track_each(record.event for record in batch)
+    for record, outcome in zip(batch, outcomes, strict=True):
+        if isinstance(outcome, Assignment):
+            yield Replayed(record.source, record.line, outcome)
+        else:
+            yield _rejected(record, outcome, outcome.reason)
