@@ -45,6 +45,22 @@ DOCUMENTED = {
     "ClosedSessionIndex",
     "SNAPSHOT_VERSION",
     "SnapshotError",
+    # Replaying logs (docs/replay.md).
+    "LogLineError",
+    "LogReader",
+    "LogLayout",
+    "LogEvent",
+    "RejectedLine",
+    "TimestampParser",
+    "EpochUnit",
+    "ReorderBuffer",
+    "replay",
+    "Replayed",
+    "ReplaySummary",
+    "compare_rules",
+    "RuleComparison",
+    "parse_duration",
+    "format_duration",
 }
 
 
@@ -75,6 +91,7 @@ def test_errors_form_one_hierarchy() -> None:
     for error in (
         sessionkit.InvalidEventError,
         sessionkit.InvalidRulesError,
+        sessionkit.LogLineError,
         sessionkit.OutOfOrderError,
         sessionkit.SessionClosedError,
         sessionkit.SessionIdConflictError,

@@ -17,7 +17,7 @@ UNITS = {
     "us": timedelta(microseconds=1),
 }
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|d|h|m|s)")
+_PART = re.compile(r"\s*(\d+(?:\.\d+)?)(ms|us|d|h|m|s)\s*")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -26,7 +26,7 @@ def parse_duration(text: str) -> timedelta:
 
     Raises :class:`ValueError` with a one-line explanation for anything else.
     """
-    compact = text.strip().replace(" ", "")
+    compact = text.strip()
     if compact == "0":
         return timedelta(0)
     total = timedelta(0)
