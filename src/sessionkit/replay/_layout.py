@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from sessionkit._errors import InvalidEventError, LogLineError
+from sessionkit._errors import LogLineError
 from sessionkit._model import Event, Participant, ParticipantKind
 from sessionkit.replay._timestamps import TimestampParser
 
@@ -158,7 +158,7 @@ class EventMapper:
 
     Raises :class:`~sessionkit.LogLineError` naming the field and the problem (reasons
     ``missing_field``, ``wrong_type``, ``unknown_event_type``, ``bad_timestamp``,
-    ``zoneless_timestamp``, ``invalid_event``).
+    ``zoneless_timestamp``).
     """
 
     #: Participants are cached by kind and name; the cache is emptied when it grows this large.
@@ -238,7 +238,7 @@ class EventMapper:
             value = get(key) if parts is None else _dig(record, parts)
             if value is not None:
                 scope = (
-                    value if type(value) is str and value else _id(value, self.layout.scope[0])
+                    value if type(value) is str and value else _id(value, key)
                 ) or ""
                 if scope:
                     break
@@ -256,23 +256,20 @@ class EventMapper:
                 "wrong_type",
                 f"{self.layout.metadata} must be an object, not {_kind_of(metadata)}",
             )
-        try:
-            return Event(
-                id=event_id,
-                at=at,
-                initiator=sender,
-                target=target,
-                user_id=user_id,
-                session_id=session_id,
-                parent_id=parent_id,
-                scope=scope,
-                ends_session=bool(ends),
-                input=text_in,
-                output=text_out,
-                metadata=metadata,
-            )
-        except InvalidEventError as error:
-            raise LogLineError("invalid_event", str(error)) from None
+        return Event(
+            id=event_id,
+            at=at,
+            initiator=sender,
+            target=target,
+            user_id=user_id,
+            session_id=session_id,
+            parent_id=parent_id,
+            scope=scope,
+            ends_session=bool(ends),
+            input=text_in,
+            output=text_out,
+            metadata=metadata,
+        )
 
     def _event_type(
         self, value: object

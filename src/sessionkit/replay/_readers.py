@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 import attrs
 
-from sessionkit._errors import LogLineError
+from sessionkit._errors import InvalidEventError, LogLineError
 from sessionkit._model import Event
 from sessionkit.replay._layout import EventMapper, LogLayout, RecordMapper
 from sessionkit.replay._sources import LogFile, is_csv, open_log
@@ -157,6 +157,9 @@ class LogReader:
             except LogLineError as error:
                 yield RejectedLine(source, number, error.reason, str(error), raw_text(raw))
                 continue
+            except InvalidEventError as error:  # from a mapping function of the caller's
+                yield RejectedLine(source, number, "invalid_event", str(error), raw_text(raw))
+                continue
             yield LogEvent(source, number, event, raw)
 
     def _csv(self, log: LogFile) -> Iterator[LogEvent | RejectedLine]:
@@ -201,6 +204,9 @@ class LogReader:
                 event = mapper(_nest(columns, row), source, start)
             except LogLineError as error:
                 yield RejectedLine(source, start, error.reason, str(error), raw)
+                continue
+            except InvalidEventError as error:
+                yield RejectedLine(source, start, "invalid_event", str(error), raw)
                 continue
             yield LogEvent(source, start, event, raw)
 
