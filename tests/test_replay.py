@@ -1,0 +1,270 @@
+"""Replaying: the reorder buffer at its boundary, grouping, and accounting for every line."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sessionkit import (
+    LogReader,
+    RejectedLine,
+    ReorderBuffer,
+    Replayed,
+    ReplaySummary,
+    Rules,
+    Sessionizer,
+    SQLiteStore,
+    Tracker,
+    compare_rules,
+    replay,
+    sessionize,
+)
+
+from .helpers import T0, US
+
+SECOND = timedelta(seconds=1)
+
+
+def line(event_id: str, seconds: float, user: str = "alice", **fields: Any) -> str:
+    record = {
+        "event_id": event_id,
+        "timestamp": (T0 + timedelta(seconds=seconds)).isoformat(),
+        "event_type": "user_agent",
+        "metadata": {"user_id": user},
+        **fields,
+    }
+    return json.dumps(record)
+
+
+def reader(*lines: str | bytes) -> LogReader:
+    data = b"".join((item if isinstance(item, bytes) else item.encode()) + b"\n" for item in lines)
+    return LogReader(["-"], stdin=io.BytesIO(data))
+
+
+def run(
+    log: LogReader, grouper: Sessionizer | Tracker | None = None, lateness: float = 0
+) -> tuple[list[Replayed | RejectedLine], ReplaySummary]:
+    summary = ReplaySummary()
+    outcomes = list(replay(log, grouper or Sessionizer(), max_lateness=timedelta(seconds=lateness)))
+    for outcome in outcomes:
+        summary.add(outcome)
+    summary.lines_read = log.lines_read
+    return outcomes, summary
+
+
+class TestReorderBuffer:
+    def test_strict_order_holds_nothing(self) -> None:
+        """With no lateness, each item comes out at once; equal times are in order."""
+        buffer: ReorderBuffer[str] = ReorderBuffer()
+        assert buffer.push(T0, "a") == ["a"]
+        assert buffer.push(T0, "b") == ["b"]
+        assert not buffer.accepts(T0 - US)
+        assert len(buffer) == 0
+
+    def test_exactly_max_lateness_behind_is_in_time(self) -> None:
+        """Lateness is inclusive, like the rules' windows: exactly L behind is accepted,
+        one microsecond more is late."""
+        buffer: ReorderBuffer[str] = ReorderBuffer(timedelta(seconds=30))
+        assert buffer.push(T0 + 30 * SECOND, "newest") == ["newest"][:0]  # held
+        assert buffer.accepts(T0)
+        assert not buffer.accepts(T0 - US)
+        assert buffer.lateness(T0 - US) == 30 * SECOND + US
+        assert buffer.push(T0, "exactly-late") == ["exactly-late"]  # at the watermark: out
+        assert buffer.flush() == ["newest"]
+
+    def test_items_come_out_in_time_order_ties_by_arrival(self) -> None:
+        """Released in order of time, equal times in the order they arrived."""
+        buffer: ReorderBuffer[str] = ReorderBuffer(timedelta(seconds=10))
+        out: list[str] = []
+        for seconds, name in [(5, "c"), (1, "a"), (5, "d"), (3, "b"), (1, "a2"), (20, "e")]:
+            out += buffer.push(T0 + seconds * SECOND, name)
+        assert out == ["a", "a2", "b", "c", "d"]
+        assert buffer.flush() == ["e"]
+
+    def test_pushing_a_late_item_is_an_error(self) -> None:
+        buffer: ReorderBuffer[str] = ReorderBuffer(SECOND)
+        buffer.push(T0 + 10 * SECOND, "x")
+        with pytest.raises(ValueError, match="late"):
+            buffer.push(T0, "y")
+
+    def test_negative_lateness_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="negative"):
+            ReorderBuffer(-SECOND)
+
+    @given(
+        st.lists(st.integers(min_value=0, max_value=100), max_size=40),
+        st.integers(min_value=0, max_value=30),
+    )
+    def test_against_a_plain_model(self, times: list[int], lateness: int) -> None:
+        """Accepted items are exactly those at most L behind the running maximum; they come
+        out sorted by (time, arrival), each once."""
+        buffer: ReorderBuffer[int] = ReorderBuffer(lateness * SECOND)
+        released: list[int] = []
+        accepted: list[int] = []
+        newest: int | None = None
+        for index, seconds in enumerate(times):
+            in_time = newest is None or newest - seconds <= lateness
+            assert buffer.accepts(T0 + seconds * SECOND) is in_time
+            if in_time:
+                accepted.append(index)
+                released += buffer.push(T0 + seconds * SECOND, index)
+                newest = seconds if newest is None else max(newest, seconds)
+        released += buffer.flush()
+        assert released == sorted(accepted, key=lambda i: (times[i], i))
+
+
+class TestReplay:
+    def test_late_lines_are_rejected_and_reorderable_ones_are_reordered(self) -> None:
+        """The default is strict order: a line 1 s behind is late. With --max-lateness 1s
+        it is put back in place, and grouping is as if it had come in order."""
+        lines = [line("q1", 0), line("q3", 60), line("q2", 59), line("q4", 120)]
+        outcomes, summary = run(reader(*lines))
+        assert [o.reason for o in outcomes if isinstance(o, RejectedLine)] == ["late"]
+        assert summary.balanced and summary.rejected == 1
+
+        outcomes, summary = run(reader(*lines), lateness=1)
+        order = [o.assignment.event.id for o in outcomes if isinstance(o, Replayed)]
+        assert order == ["q1", "q2", "q3", "q4"]
+        assert summary.rejected == 0
+        # q2 and q3 are 1 s apart: one session; q1 and q4 stand alone.
+        assert summary.sessions == 3
+
+    def test_lateness_boundary_end_to_end(self) -> None:
+        """Exactly --max-lateness behind is reordered; 1 µs more is rejected as late."""
+        newest = line("b", 30)
+        exactly = line("a", 0)
+        beyond = json.dumps({**json.loads(line("c", 0)), "timestamp": (T0 - US).isoformat()})
+        outcomes, _ = run(reader(newest, exactly, beyond), lateness=30)
+        assert [
+            (o.assignment.event.id if isinstance(o, Replayed) else o.reason) for o in outcomes
+        ] == ["a", "late", "b"]  # a is at the watermark: released at once
+        late = outcomes[1]
+        assert isinstance(late, RejectedLine)
+        assert (late.line, "30s" in late.detail) == (3, True)
+
+    def test_refusals_of_the_rules_are_rejected_lines(self) -> None:
+        """Content for an ended session is rejected as session_closed, with its line."""
+        log = reader(
+            line("q1", 0, session_id="s1", session_end=True),
+            line("q2", 10, session_id="s1"),
+            line("q3", 20),
+        )
+        outcomes, summary = run(log)
+        rejected = [o for o in outcomes if isinstance(o, RejectedLine)]
+        assert [(r.line, r.reason) for r in rejected] == [(2, "session_closed")]
+        assert "q2" in rejected[0].raw
+        assert summary.to_json()["rejected_by_reason"] == {"session_closed": 1}
+
+    def test_duplicates_are_counted_not_grouped_twice(self) -> None:
+        _, summary = run(reader(line("q1", 0), line("q1", 0), line("q2", 1)))
+        assert (summary.accepted, summary.duplicates, summary.sessions) == (2, 1, 1)
+
+    def test_a_tracker_groups_like_a_sessionizer(self, tmp_path: Path) -> None:
+        """Batches of a Tracker (any size) give the same outcomes as feeding one by one."""
+        lines = [line(f"q{i}", i * 20, user=f"u{i % 3}") for i in range(25)]
+        lines.insert(7, "{oops")
+        lines.insert(12, line("q3", 60))  # a duplicate
+        lines.insert(15, line("late", 0))
+        expected, _ = run(reader(*lines))
+        for batch_size in (1, 4, 1000):
+            with Tracker(SQLiteStore(tmp_path / f"{batch_size}.db")) as tracker:
+                log = reader(*lines)
+                got = list(replay(log, tracker, batch_size=batch_size))
+            assert sorted(map(repr, got)) == sorted(map(repr, expected))
+
+    def test_appending_to_a_store_rejects_what_is_earlier(self, tmp_path: Path) -> None:
+        """A log older than the store's time is out_of_order (not late): the store is ahead."""
+        with Tracker(SQLiteStore(tmp_path / "s.db")) as tracker:
+            run(reader(line("q1", 100)), tracker)
+        with Tracker(SQLiteStore(tmp_path / "s.db")) as tracker:
+            outcomes, _ = run(reader(line("q0", 50), line("q2", 101)), tracker)
+        assert [getattr(o, "reason", "ok") for o in outcomes] == ["out_of_order", "ok"]
+
+    def test_the_grouping_equals_sessionize(self) -> None:
+        """Replaying the lines groups their events as sessionize does."""
+        lines = [line(f"q{i}", i * 30, user=f"u{i % 2}") for i in range(12)]
+        outcomes, _ = run(reader(*lines))
+        events = [o.assignment.event for o in outcomes if isinstance(o, Replayed)]
+        expected = {e.id: s.id for s in sessionize(events) for e in s.events}
+        got = {o.assignment.event.id: o.assignment.session_id for o in outcomes}  # type: ignore[union-attr]
+        assert got == expected
+
+
+# Lines made of valid records, mutated: cut short, bytes flipped, fields dropped or retyped.
+valid = st.builds(
+    line,
+    st.text(alphabet="abc", min_size=1, max_size=3),
+    st.integers(min_value=0, max_value=200),
+    st.sampled_from(["alice", "bob"]),
+)
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    text = draw(valid).encode()
+    how = draw(st.sampled_from(["keep", "cut", "flip", "drop", "retype", "garbage", "blank"]))
+    if how == "cut":
+        return text[: draw(st.integers(0, len(text)))]
+    if how == "flip":
+        at = draw(st.integers(0, len(text) - 1))
+        return text[:at] + bytes([draw(st.integers(0, 255))]) + text[at + 1 :]
+    if how in {"drop", "retype"}:
+        record = json.loads(text)
+        key = draw(st.sampled_from(sorted(record)))
+        if how == "drop":
+            del record[key]
+        else:
+            record[key] = draw(st.sampled_from([None, 1, 1.5, True, [], {}, "", "x"]))
+        return json.dumps(record).encode()
+    if how == "garbage":
+        return draw(st.binary(max_size=30)).replace(b"\n", b"").replace(b"\r", b"")
+    if how == "blank":
+        return b"   "
+    return text
+
+
+@given(st.lists(mutated(), max_size=30), st.integers(min_value=0, max_value=30))
+def test_every_line_is_accounted_for(lines: list[bytes], lateness: int) -> None:
+    """Whatever the lines, nothing crashes and accepted + duplicates + rejected equals the
+    non-empty lines read; each line has exactly one outcome."""
+    log = reader(*lines)
+    outcomes, summary = run(log, lateness=lateness)
+    non_empty = sum(1 for item in lines if item.strip())
+    assert log.lines_read == non_empty
+    assert summary.balanced
+    numbers = sorted(outcome.line for outcome in outcomes)
+    assert numbers == [n for n, item in enumerate(lines, 1) if item.strip()]
+
+
+def test_comparing_rule_sets() -> None:
+    """A wider window merges; a narrower one splits; the same rules change nothing."""
+    lines = [line("q1", 0), line("q2", 40), line("q3", 100), line("q4", 300, user="bob")]
+    wide = compare_rules(reader(*lines), Rules(), Rules(join_window=timedelta(minutes=2)))
+    assert (wide.groups["merged"], wide.groups["unchanged"]) == (1, 1)
+    (merge,) = wide.examples["merged"]
+    assert [ref.first_event_id for ref in merge.a] == ["q1", "q3"]
+    assert [ref.first_event_id for ref in merge.b] == ["q1"]
+
+    narrow = compare_rules(reader(*lines), Rules(), Rules(join_window=timedelta(seconds=30)))
+    assert (narrow.groups["split"], narrow.sessions_b["split"]) == (1, 2)
+    assert narrow.events_both == 4
+
+    same = compare_rules(reader(*lines), Rules(), Rules())
+    assert same.groups["unchanged"] == 3
+    assert sum(same.groups.values()) == 3
+
+
+def test_comparing_when_one_rule_set_refuses() -> None:
+    """An event refused under b only is counted apart, and its group is not unchanged."""
+    lines = [line("q1", 0, session_id="s"), line("q2", 600, session_id="s"), "{bad"]
+    result = compare_rules(reader(*lines), Rules(), Rules(idle_timeout=timedelta(minutes=5)))
+    assert (result.events_both, result.events_only_a, result.events_neither) == (1, 1, 1)
+    assert result.groups["regrouped"] == 1
+    assert datetime.fromisoformat(T0.isoformat()) == result.examples["regrouped"][0].a[0].started_at
