@@ -1,0 +1,315 @@
+"""The ``sessionkit`` command, run as the installed console script in a subprocess.
+
+The numbers for ``examples/agent-log.jsonl`` follow from how the log is made (docs/replay.md
+describes it): 314 lines, one of them empty, so 313 read. 8 users make 4 support visits each
+(32 sessions); heidi's prompts 45 s, 45 s and 46 s apart make 2 sessions; two explicit tickets;
+two webhook sessions without a header; a retried prompt (1 duplicate), a mobile client's
+session, the nightly digest agent's session, a line without an event id that starts its own
+session, and alice's session on day 2: 43 sessions, 305 accepted events. 7 lines are rejected:
+a truncated line, a line 10 s late, an unknown event type, a time without a zone, a
+``session_end`` of "maybe", and two messages for sessions already closed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG = ROOT / "examples" / "agent-log.jsonl"
+SCRIPT = Path(sys.executable).with_name("sessionkit")
+
+REJECTED = {
+    "late": 1,
+    "malformed_json": 1,
+    "session_closed": 2,
+    "unknown_event_type": 1,
+    "wrong_type": 1,
+    "zoneless_timestamp": 1,
+}
+
+
+def sessionkit(
+    *args: str | Path, cwd: Path, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *map(str, args)],
+        cwd=cwd,
+        input=stdin.decode() if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example log replayed once into sessions.db (in a directory of its own)."""
+    where = tmp_path_factory.mktemp("replayed")
+    done = sessionkit(
+        "replay",
+        LOG,
+        "--out",
+        "assignments.csv",
+        "--sessions-out",
+        "sessions.jsonl",
+        "--rejects",
+        "rejects.jsonl",
+        "--format",
+        "json",
+        cwd=where,
+    )
+    assert done.returncode == 0, done.stderr
+    (where / "summary.json").write_text(done.stdout)
+    (where / "stderr.txt").write_text(done.stderr)
+    return where
+
+
+class TestReplay:
+    def test_the_summary_accounts_for_every_line(self, replayed: Path) -> None:
+        summary = json.loads((replayed / "summary.json").read_text())
+        assert summary["lines_read"] == 313
+        assert (summary["accepted"], summary["duplicates"], summary["rejected"]) == (305, 1, 7)
+        assert summary["rejected_by_reason"] == REJECTED
+        assert summary["sessions"] == 43
+        assert (summary["explicit_sessions"], summary["implicit_sessions"]) == (2, 41)
+        assert summary["headerless_sessions"] == 2
+
+    def test_nothing_on_stderr_when_it_is_not_a_terminal(self, replayed: Path) -> None:
+        """No progress line on a pipe."""
+        assert (replayed / "stderr.txt").read_text() == ""
+
+    def test_files_written(self, replayed: Path) -> None:
+        """The database, the assignments CSV, one line per session, one per rejected line."""
+        assert (replayed / "sessions.db").stat().st_size > 0
+        with (replayed / "assignments.csv").open() as file:
+            rows = list(csv.reader(file))
+        assert rows[0] == ["event_id", "session_id"]
+        assert len(rows) == 1 + 305
+        assert len({row[1] for row in rows[1:]}) == 43
+        sessions = [json.loads(x) for x in (replayed / "sessions.jsonl").read_text().splitlines()]
+        assert len(sessions) == 43
+        assert sum(s["status"] == "open" for s in sessions) == 7
+        assert sum(s["event_count"] for s in sessions) == 305
+        rejects = [json.loads(x) for x in (replayed / "rejects.jsonl").read_text().splitlines()]
+        assert {r["reason"] for r in rejects} == set(REJECTED)
+        assert all(LOG.read_text().splitlines()[r["line"] - 1] == r["raw"] for r in rejects)
+
+    def test_the_text_summary(self, tmp_path: Path) -> None:
+        done = sessionkit("replay", LOG, "--no-db", cwd=tmp_path)
+        assert done.returncode == 0
+        lines = done.stdout.splitlines()
+        assert lines[0].split() == ["lines", "read", "313"]
+        assert lines[4].split() == ["late", "1"]
+        assert "events/s" in lines[-1]
+        assert not (tmp_path / "sessions.db").exists()
+
+    def test_strict_exits_1_when_lines_were_rejected(self, tmp_path: Path) -> None:
+        done = sessionkit("replay", LOG, "--no-db", "--strict", "--quiet", cwd=tmp_path)
+        assert (done.returncode, done.stdout, done.stderr) == (1, "", "")
+
+    def test_assume_tz_accepts_the_zoneless_line(self, tmp_path: Path) -> None:
+        done = sessionkit(
+            "replay", LOG, "--no-db", "--assume-tz", "UTC", "--format", "json", cwd=tmp_path
+        )
+        assert json.loads(done.stdout)["rejected"] == 6
+
+    def test_max_lateness_takes_the_late_line_back(self, tmp_path: Path) -> None:
+        done = sessionkit(
+            "replay", LOG, "--no-db", "--max-lateness", "10s", "--format", "json", cwd=tmp_path
+        )
+        assert "late" not in json.loads(done.stdout)["rejected_by_reason"]
+
+    def test_standard_input_and_python_m(self, tmp_path: Path) -> None:
+        """`-` reads standard input; `python -m sessionkit` is the same command."""
+        done = subprocess.run(
+            [sys.executable, "-m", "sessionkit", "replay", "-", "--no-db", "--format", "json"],
+            input=LOG.read_bytes(),
+            capture_output=True,
+            cwd=tmp_path,
+            check=False,
+        )
+        assert done.returncode == 0
+        assert json.loads(done.stdout)["lines_read"] == 313
+
+    def test_an_existing_database_needs_append_or_replace(self, tmp_path: Path) -> None:
+        """A second replay into the same file is refused; --append continues it (the same
+        lines are then all earlier than the store's time); --replace starts anew."""
+        assert sessionkit("replay", LOG, "--quiet", cwd=tmp_path).returncode == 0
+        again = sessionkit("replay", LOG, cwd=tmp_path)
+        assert again.returncode == 2
+        assert again.stderr.count("\n") == 1
+        assert "--append" in again.stderr
+        appended = sessionkit("replay", LOG, "--append", "--format", "json", cwd=tmp_path)
+        assert json.loads(appended.stdout)["accepted"] == 0
+        replaced = sessionkit("replay", LOG, "--replace", "--format", "json", cwd=tmp_path)
+        assert json.loads(replaced.stdout)["accepted"] == 305
+
+    def test_other_rules_on_append_are_a_usage_error(self, tmp_path: Path) -> None:
+        assert sessionkit("replay", LOG, "--quiet", cwd=tmp_path).returncode == 0
+        done = sessionkit("replay", LOG, "--append", "--join-window", "2m", cwd=tmp_path)
+        assert done.returncode == 2
+        assert "rules" in done.stderr
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (["replay", "missing.jsonl"], "missing.jsonl: no such file"),
+            (["replay", LOG, "--join-window", "5"], "cannot read duration '5'"),
+            (["replay", LOG, "--idle-timeout", "0"], "idle_timeout must be positive"),
+            (["replay", LOG, "--assume-tz", "Mars/Olympus"], "unknown time zone"),
+            (["replay", LOG, "--out", "a.txt"], "must end in .csv or .jsonl"),
+            (["replay", LOG, "--field", "user_id"], "write FIELD=NAME"),
+            (["replay", LOG, "--field", "user=account"], "unknown field 'user'"),
+            (["replay", LOG, "--header-kinds", "user,robot"], "unknown participant kind"),
+            (["replay", LOG, "--append", "--replace"], "not allowed with argument"),
+            (["replay"], "the following arguments are required: LOG"),
+            (["show", "nothing.db"], "nothing.db: no such file"),
+            (["show", LOG], "not a SQLite database"),
+            (["stats", "nothing.db"], "nothing.db: no such file"),
+            (["diff", LOG, "--a", "window=2m", "--b", ""], "unknown setting 'window'"),
+            (["frobnicate"], "invalid choice: 'frobnicate'"),
+        ],
+    )
+    def test_usage_errors_exit_2_in_one_line(
+        self, tmp_path: Path, args: list[str | Path], message: str
+    ) -> None:
+        done = sessionkit(*args, cwd=tmp_path)
+        assert done.returncode == 2
+        assert message in done.stderr
+        assert done.stderr.count("\n") == 1, done.stderr
+        assert "Traceback" not in done.stderr
+        assert done.stdout == ""
+
+    @pytest.mark.parametrize("command", [[], ["replay"], ["show"], ["diff"], ["stats"]])
+    def test_help_everywhere(self, tmp_path: Path, command: list[str]) -> None:
+        done = sessionkit(*command, "--help", cwd=tmp_path)
+        assert done.returncode == 0
+        assert done.stdout.startswith("usage: sessionkit")
+
+
+class TestShow:
+    def test_the_sessions_table(self, replayed: Path) -> None:
+        done = sessionkit("show", "sessions.db", "--limit", "100", cwd=replayed)
+        assert done.returncode == 0
+        lines = done.stdout.splitlines()
+        assert lines[0].split() == [
+            "STARTED",
+            "SESSION",
+            "HEADER",
+            "OR",
+            "FIRST",
+            "EVENT",
+            "INITIATOR",
+            "EVENTS",
+            "STATUS",
+        ]
+        assert len(lines) == 1 + 43
+        assert sum("(no header)" in line for line in lines) == 2
+        assert any("ticket-4417" in line and "closed (ended)" in line for line in lines)
+
+    def test_filters_limit_and_json(self, replayed: Path) -> None:
+        heidi = sessionkit(
+            "show", "sessions.db", "--user", "heidi", "--format", "json", cwd=replayed
+        )
+        rows = json.loads(heidi.stdout)
+        assert [row["event_count"] for row in rows] == [3, 1]
+        assert {row["initiator"]["id"] for row in rows} == {"heidi"}
+        limited = sessionkit("show", "sessions.db", "--limit", "5", cwd=replayed)
+        assert len(limited.stdout.splitlines()) == 1 + 5 + 1
+        assert "more" in limited.stdout.splitlines()[-1]
+        later = sessionkit(
+            "show", "sessions.db", "--since", "2026-03-03", "--format", "json", cwd=replayed
+        )
+        assert [row["header_id"] for row in json.loads(later.stdout)] == ["q-069"]
+        events = sessionkit("show", "sessions.db", "--events", "--user", "ivan", cwd=replayed)
+        assert len(events.stdout.splitlines()) == 1 + 13
+
+    def test_one_session_as_a_tree(self, replayed: Path) -> None:
+        """Indented by depth: prompts under the header, tool calls under the plan."""
+        done = sessionkit("show", "sessions.db", "--session", "ticket-4417", cwd=replayed)
+        lines = done.stdout.splitlines()
+        assert lines[0] == "session ticket-4417"
+        assert "explicit, header q-063, 13 events" in lines[1]
+        assert "closed (ended)" in lines[1]
+        assert "  user ivan  q-063: My invoice 4417 is wrong." in lines[2]
+        assert "    agent support-agent  plan-059:" in lines[3]
+        assert "      agent support-agent  tool-087:" in lines[4]
+        tree = sessionkit(
+            "show", "sessions.db", "--session", "ticket-4417", "--format", "json", cwd=replayed
+        )
+        events = json.loads(tree.stdout)["events"]
+        assert [e["depth"] for e in events[:5]] == [0, 1, 2, 2, 1]
+        assert events[2]["thread_parent_id"] == "plan-059"
+
+    def test_an_unknown_session_exits_1(self, replayed: Path) -> None:
+        done = sessionkit("show", "sessions.db", "--session", "nope", cwd=replayed)
+        assert (done.returncode, done.stdout) == (1, "")
+        assert "no session 'nope'" in done.stderr
+
+
+class TestStatsAndDiff:
+    def test_stats(self, replayed: Path) -> None:
+        stats = json.loads(
+            sessionkit("stats", "sessions.db", "--format", "json", cwd=replayed).stdout
+        )
+        assert (stats["sessions"], stats["events"], stats["open"]) == (43, 305, 7)
+        assert (stats["headerless"], stats["explicit"]) == (2, 2)
+        assert stats["events_per_session"] == {"p50": 5, "p90": 13, "p99": 14, "max": 14}
+        # The longest session is ticket-4417: 10:30:00 to 11:10:14.
+        assert stats["duration_seconds"]["max"] == 40 * 60 + 14
+        text = sessionkit("stats", "sessions.db", cwd=replayed).stdout
+        assert text.splitlines()[0].split() == ["sessions", "43", "7", "open,", "36", "closed"]
+
+    def test_diff_a_wider_window_merges_heidis_sessions(self, tmp_path: Path) -> None:
+        """Heidi's prompts 46 s apart are two sessions under 45 s and one under 2 m; nothing
+        else changes."""
+        done = sessionkit(
+            "diff",
+            LOG,
+            "--a",
+            "join-window=45s",
+            "--b",
+            "join-window=2m",
+            "--format",
+            "json",
+            cwd=tmp_path,
+        )
+        result = json.loads(done.stdout)
+        changes = result["changes"]
+        assert (changes["unchanged"]["groups"], changes["merged"]["groups"]) == (41, 1)
+        assert (changes["merged"]["sessions_a"], changes["merged"]["sessions_b"]) == (2, 1)
+        assert all(changes[k]["groups"] == 0 for k in ("split", "regrouped", "only_a", "only_b"))
+        example = changes["merged"]["examples"][0]
+        assert [ref["first_event_id"] for ref in example["a"]] == ["q-059", "q-062"]
+        assert result["events"] == {"both": 305, "only_a": 0, "only_b": 0, "neither": 8}
+        text = sessionkit(
+            "diff", LOG, "--a", "join-window=45s", "--b", "join-window=2m", cwd=tmp_path
+        )
+        assert "merged" in text.stdout and "-> b" in text.stdout
+
+    def test_diff_a_shorter_idle_timeout_refuses_the_tickets_later_turns(
+        self, tmp_path: Path
+    ) -> None:
+        """Under a 15 m idle timeout ticket-4417 (turns 20 m apart) closes between turns: its
+        later events are refused (explicit ids never reopen)."""
+        done = sessionkit(
+            "diff",
+            LOG,
+            "--a",
+            "idle-timeout=24h",
+            "--b",
+            "idle-timeout=15m",
+            "--format",
+            "json",
+            cwd=tmp_path,
+        )
+        result = json.loads(done.stdout)
+        assert result["events"]["only_a"] > 0
+        assert result["changes"]["regrouped"]["groups"] >= 1
