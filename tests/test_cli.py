@@ -313,3 +313,18 @@ class TestStatsAndDiff:
         result = json.loads(done.stdout)
         assert result["events"]["only_a"] > 0
         assert result["changes"]["regrouped"]["groups"] >= 1
+
+
+def test_the_readme_shows_what_the_first_command_prints(tmp_path: Path) -> None:
+    """README.md's replay summary and show rows are the real output (but for the timing)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    summary_block, show_block = (part.split("```", 1)[0] for part in readme.split("```text\n")[1:3])
+    done = sessionkit(
+        "replay", "examples/agent-log.jsonl", "--db", tmp_path / "sessions.db", cwd=ROOT
+    )
+    shown = summary_block.splitlines()
+    assert done.stdout.splitlines()[:-2] == shown[:-2]
+    assert shown[-2].endswith("events/s") and shown[-1] == "wrote sessions.db"
+    listed = sessionkit("show", tmp_path / "sessions.db", cwd=ROOT).stdout.splitlines()
+    for line in show_block.splitlines():
+        assert line in listed

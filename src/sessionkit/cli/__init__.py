@@ -7,6 +7,7 @@ session, 2 for a usage error (reported in one line, never a traceback).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -37,6 +38,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser().parse_args(argv)
     try:
         status: int = options.run(options)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except UsageError as error:
         print(f"sessionkit {_name(options)}: error: {error}", file=sys.stderr)
         return 2
@@ -49,8 +55,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"sessionkit {_name(options)}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
     return status
 
 

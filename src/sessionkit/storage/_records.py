@@ -7,7 +7,7 @@ resume state with the same :func:`resume_snapshot`, so they cannot drift apart.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -296,6 +296,28 @@ def whole_session(row: SessionRow, stored: Sequence[StoredEvent]) -> Session:
     )
 
 
+def _flat_and_plain(metadata: Mapping[str, object]) -> bool:
+    """Whether metadata certainly survives JSON: text keys and text, whole-number, boolean or
+    null values, all UTF-8 encodable. (The common case; anything else takes the full check.)"""
+    for key, value in metadata.items():
+        if type(key) is not str or not (key.isascii() or _encodable(key)):
+            return False
+        if isinstance(value, str):
+            if not (value.isascii() or _encodable(value)):
+                return False
+        elif type(value) is not int and type(value) is not bool and value is not None:
+            return False
+    return True
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def storage_problem(event: Event) -> str | None:
     """Why a store could not keep ``event`` exactly, or ``None`` if it can.
 
@@ -323,7 +345,7 @@ def storage_problem(event: Event) -> str | None:
                     text.encode("utf-8")
             except UnicodeEncodeError:
                 return "a string holds a lone surrogate, which UTF-8 cannot encode"
-    if event.metadata:
+    if event.metadata and not _flat_and_plain(event.metadata):
         plain = dict(event.metadata)
         try:
             encoded = json.dumps(plain, ensure_ascii=False, allow_nan=False, sort_keys=True)

@@ -1,0 +1,95 @@
+"""Benchmark ``sessionkit replay`` end to end, to a CSV of assignments and to a SQLite file.
+
+    python benchmarks/replay.py [--events 1000000 3000000] [--users 10000] [--seed 1] [--repeat 3]
+
+For each size, writes a synthetic log (``python -m sessionkit.synth``, ISO 8601 times) to a
+temporary directory, then runs the real command in a child process ``--repeat`` times per
+target — ``--no-db --out assignments.csv`` and ``--db sessions.db`` — and prints events/s
+(lines over the wall time of the whole command, start-up included: best and median) and the
+child's peak resident memory. Equal peaks at 1M and 3M events show that memory does not grow
+with the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Run in a child: its own peak resident memory (ru_maxrss, KiB on Linux) is printed last.
+CHILD = """
+import resource, sys
+from sessionkit.cli import main
+status = main(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+raise SystemExit(status)
+"""
+
+TARGETS = {
+    "CSV": ["--no-db", "--out", "assignments.csv"],
+    "SQLite": ["--db", "sessions.db"],
+}
+
+
+def run(log: Path, folder: Path, extra: list[str]) -> tuple[float, int]:
+    """One replay in a child process: (seconds, peak RSS in MiB)."""
+    for name in ("assignments.csv", "sessions.db", "sessions.db-wal", "sessions.db-shm"):
+        (folder / name).unlink(missing_ok=True)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, "replay", str(log), "--quiet", *extra],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds = time.perf_counter() - started
+    return seconds, int(done.stderr.split()[-1]) // 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 3_000_000])
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        for events in args.events:
+            log = folder / f"synth-{events}.jsonl"
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "sessionkit.synth",
+                    "--events",
+                    str(events),
+                    "--users",
+                    str(args.users),
+                    "--seed",
+                    str(args.seed),
+                    "--out",
+                    str(log),
+                ],
+                check=True,
+            )
+            size = log.stat().st_size / 2**20
+            print(f"{events:,} events ({size:,.0f} MiB of JSON Lines), {args.users:,} users")
+            for target, extra in TARGETS.items():
+                runs = [run(log, folder, extra) for _ in range(args.repeat)]
+                rates = sorted(events / seconds for seconds, _ in runs)
+                peak = max(memory for _, memory in runs)
+                print(
+                    f"  to {target:6}: {rates[-1]:>9,.0f} events/s best of {args.repeat} "
+                    f"(median {statistics.median(rates):,.0f}), peak RSS {peak:,} MiB"
+                )
+            log.unlink()
+
+
+if __name__ == "__main__":
+    main()
