@@ -26,6 +26,7 @@ from sessionkit import (
     replay,
     sessionize,
 )
+from sessionkit.replay import ClosedIdFile
 
 from .helpers import T0, US
 
@@ -223,8 +224,9 @@ def mutated(draw: st.DrawFn) -> bytes:
         else:
             record[key] = draw(st.sampled_from([None, 1, 1.5, True, [], {}, "", "x"]))
         return json.dumps(record).encode()
-    if how == "garbage":
-        return draw(st.binary(max_size=30)).replace(b"\n", b"").replace(b"\r", b"")
+    if how == "garbage":  # (a first line starting like gzip makes the input gzip: below)
+        garbage = draw(st.binary(max_size=30).filter(lambda b: not b.startswith(b"\x1f\x8b")))
+        return garbage.replace(b"\n", b"").replace(b"\r", b"")
     if how == "blank":
         return b"   "
     return text
@@ -241,6 +243,21 @@ def test_every_line_is_accounted_for(lines: list[bytes], lateness: int) -> None:
     assert summary.balanced
     numbers = sorted(outcome.line for outcome in outcomes)
     assert numbers == [n for n, item in enumerate(lines, 1) if item.strip()]
+
+
+@given(st.integers(min_value=0, max_value=400))
+def test_a_gzip_file_cut_short(cut: int) -> None:
+    """The lines before the cut are read; the unreadable rest is one rejected line."""
+    import gzip
+
+    data = gzip.compress("".join(line(f"q{i}", i) + "\n" for i in range(20)).encode())
+    kept = data[: 2 + (len(data) - 2) * cut // 400]  # at least the gzip magic
+    log = LogReader(["-"], stdin=io.BytesIO(kept))
+    outcomes, summary = run(log)
+    assert summary.balanced
+    rejected = [o.reason for o in outcomes if isinstance(o, RejectedLine)]
+    assert rejected == ([] if cut == 400 else ["unreadable"])
+    assert summary.accepted == 20 or cut < 400
 
 
 def test_comparing_rule_sets() -> None:
@@ -268,3 +285,26 @@ def test_comparing_when_one_rule_set_refuses() -> None:
     assert (result.events_both, result.events_only_a, result.events_neither) == (1, 1, 1)
     assert result.groups["regrouped"] == 1
     assert datetime.fromisoformat(T0.isoformat()) == result.examples["regrouped"][0].a[0].started_at
+
+
+def test_closed_ids_in_a_file_are_refused_for_good() -> None:
+    """Without a store, closed ids live in a temporary file; an id closed long ago (forgotten
+    by the Sessionizer, written to the file) is still refused; the file goes on close."""
+    with ClosedIdFile() as closed_ids:
+        closed_ids.FLUSH = 2
+        sessionizer = Sessionizer(closed_sessions=closed_ids)
+        log = [line(f"q{i}", i * 100, session_id=f"s{i}") for i in range(3)]
+        log += [line("tick", 200_000, user="bob"), line("again", 200_001, session_id="s0")]
+        outcomes = []
+        for outcome in replay(reader(*log), sessionizer):
+            outcomes.append(outcome)
+            if isinstance(outcome, Replayed) and outcome.assignment.closed:
+                closed_ids.add(outcome.assignment.closed)  # as sessionkit replay --no-db does
+        assert [getattr(o, "reason", "ok") for o in outcomes] == ["ok"] * 4 + ["session_closed"]
+        assert sessionizer.closed_session_count == 0  # nothing held by the Sessionizer
+        assert not closed_ids._pending  # the three closings went to the file together
+        assert closed_ids.is_closed("s0", "") and closed_ids.is_closed("s2", "")
+        assert not closed_ids.is_closed("s0", "other-scope")
+        folder = Path(closed_ids._folder.name)
+        assert folder.exists()
+    assert not folder.exists()

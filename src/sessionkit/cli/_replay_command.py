@@ -22,6 +22,7 @@ from sessionkit.cli._progress import Progress
 from sessionkit.cli._text import table
 from sessionkit.replay import (
     AssignmentWriter,
+    ClosedIdFile,
     RejectWriter,
     Replayed,
     ReplaySummary,
@@ -88,8 +89,11 @@ def run(options: argparse.Namespace) -> int:
     reader = log_reader(options)
     summary = ReplaySummary()
     with ExitStack() as stack:
+        closed_ids = None
         if options.no_db:
-            grouper: Sessionizer | Tracker = Sessionizer(rules)
+            # Closed ids go to a temporary file: memory must not grow with the log.
+            closed_ids = stack.enter_context(ClosedIdFile())
+            grouper: Sessionizer | Tracker = Sessionizer(rules, closed_sessions=closed_ids)
         else:
             tracker = stack.enter_context(_open_tracker(options, rules))
             grouper = tracker
@@ -115,9 +119,13 @@ def run(options: argparse.Namespace) -> int:
             if type(outcome) is Replayed:
                 if assignments is not None:
                     assignments.write(outcome)
-                if sessions is not None and outcome.assignment.closed:
-                    for report in outcome.assignment.closed:
-                        sessions.closed(report)
+                closed = outcome.assignment.closed
+                if closed:
+                    if closed_ids is not None:
+                        closed_ids.add(closed)
+                    if sessions is not None:
+                        for report in closed:
+                            sessions.closed(report)
             elif rejects is not None:
                 rejects.write(outcome)  # type: ignore[arg-type]
         elapsed = time.perf_counter() - started

@@ -12,6 +12,7 @@ your own scripts be::
 
 from __future__ import annotations
 
+from sessionkit.replay._closed_ids import ClosedIdFile
 from sessionkit.replay._compare import (
     CHANGE_KINDS,
     RuleComparison,
@@ -34,6 +35,7 @@ __all__ = [
     "FORMATS",
     "KIND_NAMES",
     "AssignmentWriter",
+    "ClosedIdFile",
     "EpochUnit",
     "EventMapper",
     "LogEvent",

@@ -237,9 +237,7 @@ class EventMapper:
         for key, parts in self._scopes:
             value = get(key) if parts is None else _dig(record, parts)
             if value is not None:
-                scope = (
-                    value if type(value) is str and value else _id(value, key)
-                ) or ""
+                scope = (value if type(value) is str and value else _id(value, key)) or ""
                 if scope:
                     break
         ends, text_in, text_out, metadata = values[6:]

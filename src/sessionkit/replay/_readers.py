@@ -8,8 +8,10 @@ line (every CSV record after the header) comes out exactly once, as a :class:`Lo
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO, NamedTuple
 
@@ -25,6 +27,9 @@ __all__ = ["FORMATS", "LogEvent", "LogReader", "RejectedLine"]
 
 #: The log formats a reader understands.
 FORMATS = ("jsonl", "csv")
+
+#: What a compressed stream raises when it is cut short or corrupt.
+_BROKEN_STREAM = (EOFError, gzip.BadGzipFile, zlib.error)
 
 
 class LogEvent(NamedTuple):
@@ -131,36 +136,47 @@ class LogReader:
         source = log.name
         mapper = self.mapper
         loads = json.loads
-        for number, raw in enumerate(log.lines, 1):
-            if not raw.strip():
-                continue
-            self.lines_read += 1
-            try:
-                record = loads(raw.decode())  # text: json would otherwise sniff the encoding
-            except UnicodeDecodeError as error:
-                yield RejectedLine(source, number, "not_utf8", str(error), raw_text(raw))
-                continue
-            except ValueError as error:
-                yield RejectedLine(source, number, "malformed_json", str(error), raw_text(raw))
-                continue
-            if type(record) is not dict:
-                yield RejectedLine(
-                    source,
-                    number,
-                    "not_an_object",
-                    f"a line must be a JSON object, not {type(record).__name__}",
-                    raw_text(raw),
-                )
-                continue
-            try:
-                event = mapper(record, source, number)
-            except LogLineError as error:
-                yield RejectedLine(source, number, error.reason, str(error), raw_text(raw))
-                continue
-            except InvalidEventError as error:  # from a mapping function of the caller's
-                yield RejectedLine(source, number, "invalid_event", str(error), raw_text(raw))
-                continue
-            yield LogEvent(source, number, event, raw)
+        number = 0
+        try:
+            for number, raw in enumerate(log.lines, 1):
+                if not raw.strip():
+                    continue
+                self.lines_read += 1
+                try:
+                    record = loads(raw.decode())  # text: json would otherwise sniff the encoding
+                except UnicodeDecodeError as error:
+                    yield RejectedLine(source, number, "not_utf8", str(error), raw_text(raw))
+                    continue
+                except ValueError as error:
+                    yield RejectedLine(source, number, "malformed_json", str(error), raw_text(raw))
+                    continue
+                if type(record) is not dict:
+                    yield RejectedLine(
+                        source,
+                        number,
+                        "not_an_object",
+                        f"a line must be a JSON object, not {type(record).__name__}",
+                        raw_text(raw),
+                    )
+                    continue
+                try:
+                    event = mapper(record, source, number)
+                except LogLineError as error:
+                    yield RejectedLine(source, number, error.reason, str(error), raw_text(raw))
+                    continue
+                except InvalidEventError as error:  # from a mapping function of the caller's
+                    yield RejectedLine(source, number, "invalid_event", str(error), raw_text(raw))
+                    continue
+                yield LogEvent(source, number, event, raw)
+        except _BROKEN_STREAM as error:
+            yield self._unreadable(source, number + 1, error)
+
+    def _unreadable(self, source: str, line: int, error: Exception) -> RejectedLine:
+        """The rest of a compressed file that cannot be read, counted as one rejected line."""
+        self.lines_read += 1
+        return RejectedLine(
+            source, line, "unreadable", f"the rest of the file cannot be read: {error}", ""
+        )
 
     def _csv(self, log: LogFile) -> Iterator[LogEvent | RejectedLine]:
         source = log.name
@@ -174,6 +190,9 @@ class LogReader:
             try:
                 row = next(reader)
             except StopIteration:
+                return
+            except _BROKEN_STREAM as error:
+                yield self._unreadable(source, end + 1, error)
                 return
             except csv.Error as error:
                 end = reader.line_num

@@ -1,0 +1,69 @@
+"""Closed session ids kept in a temporary file, for a replay that records no store."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable
+from types import TracebackType
+
+from sessionkit._model import ClosedSession
+
+__all__ = ["ClosedIdFile"]
+
+
+class ClosedIdFile:
+    """A :class:`~sessionkit.ClosedSessionIndex` in a temporary SQLite file, deleted on close.
+
+    A Sessionizer must refuse the id of a closed session for good (rule 3), so without a store
+    it holds one id per closed session: memory that grows with the log. Give it this index
+    instead (``Sessionizer(closed_sessions=index)``) and :meth:`add` every reported closing;
+    memory then holds only the last ``FLUSH`` closings.
+    """
+
+    #: Closings held in memory before they are written to the file.
+    FLUSH = 10_000
+
+    def __init__(self) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="sessionkit-")
+        self._db = sqlite3.connect(os.path.join(self._folder.name, "closed.db"))
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute(
+            "CREATE TABLE closed (scope TEXT, id TEXT, PRIMARY KEY (scope, id)) WITHOUT ROWID"
+        )
+        self._pending: set[tuple[str, str]] = set()
+
+    def add(self, closed: Iterable[ClosedSession]) -> None:
+        """Remember closings (as ``Assignment.closed`` and ``Sessionizer.advance`` report them)."""
+        self._pending.update((report.scope, report.id) for report in closed)
+        if len(self._pending) >= self.FLUSH:
+            with self._db:
+                self._db.executemany("INSERT OR IGNORE INTO closed VALUES (?, ?)", self._pending)
+            self._pending.clear()
+
+    def is_closed(self, session_id: str, scope: str) -> bool:
+        """Whether the session ``session_id`` of ``scope`` was reported closed."""
+        if (scope, session_id) in self._pending:
+            return True
+        found = self._db.execute(
+            "SELECT 1 FROM closed WHERE scope = ? AND id = ?", (scope, session_id)
+        ).fetchone()
+        return found is not None
+
+    def close(self) -> None:
+        """Delete the file."""
+        self._db.close()
+        self._folder.cleanup()
+
+    def __enter__(self) -> ClosedIdFile:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
