@@ -238,11 +238,12 @@ def test_every_line_is_accounted_for(lines: list[bytes], lateness: int) -> None:
     non-empty lines read; each line has exactly one outcome."""
     log = reader(*lines)
     outcomes, summary = run(log, lateness=lateness)
-    non_empty = sum(1 for item in lines if item.strip())
-    assert log.lines_read == non_empty
+    # A flipped byte may be a newline: the file's lines are what the bytes say.
+    physical = b"".join(item + b"\n" for item in lines).split(b"\n")[:-1]
+    non_empty = [n for n, item in enumerate(physical, 1) if item.strip()]
+    assert log.lines_read == len(non_empty)
     assert summary.balanced
-    numbers = sorted(outcome.line for outcome in outcomes)
-    assert numbers == [n for n, item in enumerate(lines, 1) if item.strip()]
+    assert sorted(outcome.line for outcome in outcomes) == non_empty
 
 
 @given(st.integers(min_value=0, max_value=400))
