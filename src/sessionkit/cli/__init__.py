@@ -27,7 +27,9 @@ def parser() -> ArgumentParser:
         "sessions: replay logs, show and compare the sessions.",
     )
     command.add_argument("--version", action="version", version=f"sessionkit {__version__}")
-    commands = command.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    commands = command.add_subparsers(
+        title="commands", metavar="COMMAND", dest="command", required=True
+    )
     for module in (_replay_command, _show, _diff, _stats):
         module.add_parser(commands)
     return command
@@ -43,27 +45,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except UsageError as error:
-        print(f"sessionkit {_name(options)}: error: {error}", file=sys.stderr)
+    except (UsageError, SessionkitError, OSError) as error:
+        print(f"sessionkit {options.command}: error: {error}", file=sys.stderr)
         return 2
-    except (SessionkitError, OSError) as error:
-        print(f"sessionkit {_name(options)}: error: {error}", file=sys.stderr)
-        return 2
-    except LookupError as error:
-        print(f"sessionkit {_name(options)}: {error.args[0]}", file=sys.stderr)
+    except LookupError as error:  # what was asked for is not there
+        print(f"sessionkit {options.command}: {error.args[0]}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"sessionkit {_name(options)}: interrupted", file=sys.stderr)
+        print(f"sessionkit {options.command}: interrupted", file=sys.stderr)
         return 130
     return status
-
-
-def _name(options: object) -> str:
-    run = getattr(options, "run", None)
-    module = getattr(run, "__module__", "")
-    return {
-        _replay_command.__name__: "replay",
-        _show.__name__: "show",
-        _diff.__name__: "diff",
-        _stats.__name__: "stats",
-    }.get(module, "")

@@ -9,6 +9,7 @@ import sys
 import time
 from contextlib import ExitStack
 
+from sessionkit._rules import Rules
 from sessionkit._sessionizer import Sessionizer
 from sessionkit._tracker import Tracker
 from sessionkit.cli._args import (
@@ -141,7 +142,7 @@ def run(options: argparse.Namespace) -> int:
     return 1 if options.strict and summary.rejected else 0
 
 
-def _open_tracker(options: argparse.Namespace, rules: object) -> Tracker:
+def _open_tracker(options: argparse.Namespace, rules: Rules) -> Tracker:
     path = options.db
     if os.path.exists(path) and options.replace:
         for suffix in ("", "-wal", "-shm"):
@@ -154,7 +155,7 @@ def _open_tracker(options: argparse.Namespace, rules: object) -> Tracker:
                 f"{path} already holds sessions: pass --append to continue it, --replace to "
                 "start anew, or --db to choose another file"
             )
-        return Tracker(store, rules)  # type: ignore[arg-type]
+        return Tracker(store, rules)
     except BaseException:
         store.close()
         raise
