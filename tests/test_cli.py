@@ -328,3 +328,66 @@ def test_the_readme_shows_what_the_first_command_prints(tmp_path: Path) -> None:
     listed = sessionkit("show", tmp_path / "sessions.db", cwd=ROOT).stdout.splitlines()
     for line in show_block.splitlines():
         assert line in listed
+
+
+def test_progress_goes_to_a_terminal_only(tmp_path: Path) -> None:
+    """With stderr on a terminal, a progress line (bytes of the total, events/s) is drawn and
+    cleared; the summary still goes to stdout."""
+    import os
+    import pty
+
+    log = tmp_path / "big.jsonl"
+    subprocess.run(
+        [sys.executable, "-m", "sessionkit.synth", "--events", "60000", "--out", log], check=True
+    )
+    leader, follower = pty.openpty()
+    done = subprocess.run(
+        [str(SCRIPT), "replay", str(log), "--no-db"],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    os.close(follower)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(leader)
+    assert done.returncode == 0
+    assert b"MB of" in drawn and b"events/s" in drawn and drawn.endswith(b"\r")
+    assert b"lines read" in done.stdout
+
+
+def test_csv_gzip_and_field_mapping(tmp_path: Path) -> None:
+    """A gzip CSV log with its own column names: --field maps them; --out .jsonl tells rules."""
+    import gzip
+
+    rows = [
+        "id,ts,kind,account,text",
+        "1,2026-03-02T09:00:00Z,user_llm,ann,hello",
+        "2,2026-03-02T09:00:30Z,user_llm,ann,again",
+        "3,1772442100,user_llm,bob,epoch seconds",
+    ]
+    log = tmp_path / "log.csv.gz"
+    log.write_bytes(gzip.compress("\n".join(rows).encode()))
+    done = sessionkit(
+        "replay", log, "--no-db", "--out", "out.jsonl", "--format", "json",
+        "--field", "event_id=id", "--time-field", "ts", "--field", "event_type=kind",
+        "--field", "user_id=account", "--field", "input=text",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert json.loads(done.stdout)["accepted"] == 3, done.stdout + done.stderr
+    out = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [(o["event_id"], o["rule"], o["line"]) for o in out] == [
+        ("1", "new_session", 2),
+        ("2", "join_window", 3),
+        ("3", "new_session", 4),
+    ]
+    assert out[0]["session_id"] == out[1]["session_id"] != out[2]["session_id"]
