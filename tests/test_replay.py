@@ -304,8 +304,13 @@ def test_closed_ids_in_a_file_are_refused_for_good() -> None:
         assert [getattr(o, "reason", "ok") for o in outcomes] == ["ok"] * 4 + ["session_closed"]
         assert sessionizer.closed_session_count == 0  # nothing held by the Sessionizer
         assert not closed_ids._pending  # the three closings went to the file together
+        queries: list[str] = []
+        closed_ids._db.set_trace_callback(queries.append)
         assert closed_ids.is_closed("s0", "") and closed_ids.is_closed("s2", "")
+        assert len(queries) == 2  # in the file, found there
         assert not closed_ids.is_closed("s0", "other-scope")
+        assert not closed_ids.is_closed("never-closed", "")
+        assert len(queries) == 2  # the Bloom filter answered: no look-up in the file
         folder = Path(closed_ids._folder.name)
         assert folder.exists()
     assert not folder.exists()

@@ -19,11 +19,15 @@ class ClosedIdFile:
     A Sessionizer must refuse the id of a closed session for good (rule 3), so without a store
     it holds one id per closed session: memory that grows with the log. Give it this index
     instead (``Sessionizer(closed_sessions=index)``) and :meth:`add` every reported closing;
-    memory then holds only the last ``FLUSH`` closings.
+    memory then holds only the last ``FLUSH`` closings, and a Bloom filter of fixed size that
+    answers most look-ups (nearly all are for new ids, never closed) without the file.
     """
 
     #: Closings held in memory before they are written to the file.
     FLUSH = 10_000
+    #: Bits of the Bloom filter (4 MiB): at a million closed ids, about 1 look-up in 300 of an
+    #: id never closed goes to the file; at ten million, 1 in 4.
+    BITS = 1 << 25
 
     def __init__(self) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="sessionkit-")
@@ -34,10 +38,22 @@ class ClosedIdFile:
             "CREATE TABLE closed (scope TEXT, id TEXT, PRIMARY KEY (scope, id)) WITHOUT ROWID"
         )
         self._pending: set[tuple[str, str]] = set()
+        self._bloom = bytearray(self.BITS // 8)
+
+    def _bits(self, key: tuple[str, str]) -> tuple[int, int]:
+        """Two bit positions of a key: two slices of its hash (the filter lives in one process,
+        so the process's own string hashing will do)."""
+        hashed = hash(key)
+        return hashed & (self.BITS - 1), (hashed >> 32) & (self.BITS - 1)
 
     def add(self, closed: Iterable[ClosedSession]) -> None:
         """Remember closings (as ``Assignment.closed`` and ``Sessionizer.advance`` report them)."""
-        self._pending.update((report.scope, report.id) for report in closed)
+        bloom = self._bloom
+        for report in closed:
+            key = (report.scope, report.id)
+            self._pending.add(key)
+            for bit in self._bits(key):
+                bloom[bit >> 3] |= 1 << (bit & 7)
         if len(self._pending) >= self.FLUSH:
             with self._db:
                 self._db.executemany("INSERT OR IGNORE INTO closed VALUES (?, ?)", self._pending)
@@ -45,7 +61,12 @@ class ClosedIdFile:
 
     def is_closed(self, session_id: str, scope: str) -> bool:
         """Whether the session ``session_id`` of ``scope`` was reported closed."""
-        if (scope, session_id) in self._pending:
+        key = (scope, session_id)
+        bloom = self._bloom
+        first, second = self._bits(key)
+        if not (bloom[first >> 3] >> (first & 7) & 1 and bloom[second >> 3] >> (second & 7) & 1):
+            return False  # certainly never added
+        if key in self._pending:
             return True
         found = self._db.execute(
             "SELECT 1 FROM closed WHERE scope = ? AND id = ?", (scope, session_id)
