@@ -16,7 +16,7 @@ import attrs
 
 from sessionkit._errors import LogLineError
 from sessionkit._model import Event, Participant, ParticipantKind
-from sessionkit.replay._timestamps import TimestampParser
+from sessionkit.replay._timestamps import TimestampParser, json_type
 
 __all__ = ["EVENT_TYPES", "KIND_NAMES", "EventMapper", "LogLayout", "RecordMapper"]
 
@@ -122,7 +122,7 @@ def _id(value: object, name: str) -> str | None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    raise LogLineError("wrong_type", f"{name} must be a string, not {_kind_of(value)}")
+    raise LogLineError("wrong_type", f"{name} must be a string, not {json_type(value)}")
 
 
 _NO_METADATA: dict[str, Any] = {}
@@ -145,12 +145,6 @@ def _text(value: object) -> str | None:
     if value is None or type(value) is str:
         return value
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _kind_of(value: object) -> str:
-    return {dict: "an object", list: "an array", bool: "a boolean", float: "a number"}.get(
-        type(value), type(value).__name__
-    )
 
 
 class EventMapper:
@@ -252,7 +246,7 @@ class EventMapper:
         elif type(metadata) is not dict:
             raise LogLineError(
                 "wrong_type",
-                f"{self.layout.metadata} must be an object, not {_kind_of(metadata)}",
+                f"{self.layout.metadata} must be an object, not {json_type(metadata)}",
             )
         return Event(
             id=event_id,
@@ -285,7 +279,7 @@ class EventMapper:
             return None
         if type(value) is not str:
             raise LogLineError(
-                "wrong_type", f"{self.layout.event_type} must be a string, not {_kind_of(value)}"
+                "wrong_type", f"{self.layout.event_type} must be a string, not {json_type(value)}"
             )
         base, dot, subtype = value.lower().partition(".")
         kinds = EVENT_TYPES.get(base)
@@ -324,7 +318,7 @@ class EventMapper:
             name = _id(value.get("name"), f"{self.layout.initiator}.name")
         else:
             raise LogLineError(
-                "wrong_type", f"{self.layout.initiator} must be an object, not {_kind_of(value)}"
+                "wrong_type", f"{self.layout.initiator} must be an object, not {json_type(value)}"
             )
         if name is None:
             if kind is _USER:

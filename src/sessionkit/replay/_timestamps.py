@@ -21,7 +21,7 @@ from dateutil import parser as dateutil_parser
 
 from sessionkit._errors import LogLineError
 
-__all__ = ["EpochUnit", "TimestampParser", "load_zone"]
+__all__ = ["EpochUnit", "TimestampParser", "json_type", "load_zone"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -96,7 +96,7 @@ class TimestampParser:
             return self._from_number(value, repr(value))
         else:
             raise LogLineError(
-                "bad_timestamp", f"time must be a string or a number, not {_type_name(value)}"
+                "bad_timestamp", f"time must be a string or a number, not {json_type(value)}"
             )
         if at.tzinfo is None or at.utcoffset() is None:
             if self.assume_tz is None:
@@ -173,7 +173,15 @@ def _general(value: str, text: str) -> datetime:
     return first
 
 
-def _type_name(value: object) -> str:
-    return {dict: "an object", list: "an array", bool: "a boolean", type(None): "null"}.get(
-        type(value), type(value).__name__
-    )
+def json_type(value: object) -> str:
+    """A JSON value's type as a message names it: "an object", "a number", "null", ..."""
+    names = {
+        dict: "an object",
+        list: "an array",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        type(None): "null",
+    }
+    return names.get(type(value), type(value).__name__)
