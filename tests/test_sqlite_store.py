@@ -246,3 +246,50 @@ def test_store_file_works_from_the_command_line_sqlite(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 2
     assert db.execute("SELECT event_count FROM session_rows").fetchone()[0] == 2
+
+
+class TestRecordedIdFilter:
+    def test_the_writer_answers_ids_never_recorded_without_sql(self, tmp_path: Path) -> None:
+        """is_closed of a new id is answered by the filter; recorded ids (also those recorded
+        before the store was opened) still go to SQL and get the right answer."""
+        path = tmp_path / "s.db"
+        with Tracker(SQLiteStore(path)) as tracker:
+            tracker.track(ev("q1", 0, session_id="s1", ends_session=True))
+        store = SQLiteStore(path)
+        queries: list[str] = []
+        store._db.set_trace_callback(queries.append)
+        assert not store.is_closed("never-seen", "")
+        assert not queries
+        assert store.is_closed("s1", "")
+        assert len(queries) == 1
+        with Tracker(store) as tracker:
+            tracker.track(ev("q2", 10, session_id="s2", ends_session=True))
+            assert store.is_closed("s2", "")  # recorded after opening: in the filter too
+        store.close()
+
+    def test_a_reader_has_no_filter_and_sees_the_writers_new_sessions(self, tmp_path: Path) -> None:
+        """A read-only store cannot know what the writer adds: it always asks SQLite."""
+        path = tmp_path / "s.db"
+        tracker = Tracker(SQLiteStore(path))
+        reader = SQLiteStore(path, readonly=True)
+        tracker.track(ev("q1", 0, session_id="s1", ends_session=True))
+        assert reader.is_closed("s1", "")
+        reader.close()
+        tracker.close()
+
+
+def test_the_key_filter() -> None:
+    """Never a false "not added"; sizes must be powers of two."""
+    from sessionkit._bloom import KeyFilter
+
+    keys = [(f"scope{i % 3}", f"id-{i}") for i in range(5000)]
+    small = KeyFilter(bits=1 << 12)  # crowded: many false "perhaps", never a false "no"
+    for scope, id in keys:
+        small.add(scope, id)
+    assert all(key in small for key in keys)
+    roomy = KeyFilter()
+    roomy.add("a", "b")
+    assert ("a", "b") in roomy
+    assert sum(("a", f"other-{i}") in roomy for i in range(10_000)) < 5
+    with pytest.raises(ValueError, match="power of two"):
+        KeyFilter(bits=1000)

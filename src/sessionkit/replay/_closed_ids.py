@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterable
 from types import TracebackType
 
+from sessionkit._bloom import KeyFilter
 from sessionkit._model import ClosedSession
 
 __all__ = ["ClosedIdFile"]
@@ -25,9 +26,6 @@ class ClosedIdFile:
 
     #: Closings held in memory before they are written to the file.
     FLUSH = 10_000
-    #: Bits of the Bloom filter (4 MiB): at a million closed ids, about 1 look-up in 300 of an
-    #: id never closed goes to the file; at ten million, 1 in 4.
-    BITS = 1 << 25
 
     def __init__(self) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="sessionkit-")
@@ -38,22 +36,13 @@ class ClosedIdFile:
             "CREATE TABLE closed (scope TEXT, id TEXT, PRIMARY KEY (scope, id)) WITHOUT ROWID"
         )
         self._pending: set[tuple[str, str]] = set()
-        self._bloom = bytearray(self.BITS // 8)
-
-    def _bits(self, key: tuple[str, str]) -> tuple[int, int]:
-        """Two bit positions of a key: two slices of its hash (the filter lives in one process,
-        so the process's own string hashing will do)."""
-        hashed = hash(key)
-        return hashed & (self.BITS - 1), (hashed >> 32) & (self.BITS - 1)
+        self._filter = KeyFilter()
 
     def add(self, closed: Iterable[ClosedSession]) -> None:
         """Remember closings (as ``Assignment.closed`` and ``Sessionizer.advance`` report them)."""
-        bloom = self._bloom
         for report in closed:
-            key = (report.scope, report.id)
-            self._pending.add(key)
-            for bit in self._bits(key):
-                bloom[bit >> 3] |= 1 << (bit & 7)
+            self._pending.add((report.scope, report.id))
+            self._filter.add(report.scope, report.id)
         if len(self._pending) >= self.FLUSH:
             with self._db:
                 self._db.executemany("INSERT OR IGNORE INTO closed VALUES (?, ?)", self._pending)
@@ -62,9 +51,7 @@ class ClosedIdFile:
     def is_closed(self, session_id: str, scope: str) -> bool:
         """Whether the session ``session_id`` of ``scope`` was reported closed."""
         key = (scope, session_id)
-        bloom = self._bloom
-        first, second = self._bits(key)
-        if not (bloom[first >> 3] >> (first & 7) & 1 and bloom[second >> 3] >> (second & 7) & 1):
+        if key not in self._filter:
             return False  # certainly never added
         if key in self._pending:
             return True

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
+from sessionkit._bloom import KeyFilter
 from sessionkit._errors import IncompatibleStoreError, StoreError
 from sessionkit._model import (
     CloseReason,
@@ -189,6 +190,13 @@ class SQLiteStore:
                 "SELECT num, scope, id FROM sessions WHERE status = 'open'"
             )
         }
+        # Every recorded session id, in a filter: most look-ups of is_closed are for brand-new
+        # ids, which it answers without SQL. Only the writer keeps one: it alone adds sessions.
+        self._recorded: KeyFilter | None = None
+        if not readonly:
+            self._recorded = KeyFilter()
+            for scope, id in self._db.execute("SELECT scope, id FROM sessions"):
+                self._recorded.add(scope, id)
         nums = {entry[0]: entry for entry in self._open.values()}
         for num, user_key in self._db.execute(
             "SELECT u.num, u.user_key FROM sessions s JOIN session_users u ON u.num = s.num "
@@ -336,6 +344,8 @@ class SQLiteStore:
         for key, user_key in joined:
             known[key].append(user_key)
         for key, row in rows.new_sessions.items():
+            if self._recorded is not None:
+                self._recorded.add(*key)
             if row.status is SessionStatus.CLOSED:
                 del known[key]
         for key in rows.closings:
@@ -399,6 +409,8 @@ class SQLiteStore:
 
     def is_closed(self, session_id: str, scope: str) -> bool:
         """Whether the session is recorded and closed."""
+        if self._recorded is not None and (scope, session_id) not in self._recorded:
+            return False  # never recorded
         with self._lock:
             status = self._scalar(
                 "SELECT status FROM sessions WHERE scope = ? AND id = ?", (scope, session_id)
