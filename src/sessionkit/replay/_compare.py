@@ -12,7 +12,7 @@ from sessionkit._model import Assignment, Event
 from sessionkit._rules import Rules
 from sessionkit._sessionizer import Sessionizer
 from sessionkit.replay._readers import LogEvent, RejectedLine
-from sessionkit.replay._reorder import ReorderBuffer
+from sessionkit.replay._replay import in_time_order
 
 __all__ = ["CHANGE_KINDS", "RuleComparison", "SessionChange", "SessionRef", "compare_rules"]
 
@@ -151,39 +151,30 @@ def compare_rules(
 ) -> RuleComparison:
     """Group the same events under two rule sets and compare the sessions.
 
-    The events are read once, put in order by one reorder buffer, and fed to two Sessionizers.
-    Memory grows with the number of sessions (a few hundred bytes each), not of events.
+    The events are read once, put in order as :func:`replay` puts them (late ones count as
+    grouped under neither), and fed to two Sessionizers. Memory grows with the number of
+    sessions (a few hundred bytes each), not of events.
     """
     result = RuleComparison(rules_a, rules_b)
     side_a, side_b = Sessionizer(rules_a), Sessionizer(rules_b)
     partition = _Partition()
-    buffer: ReorderBuffer[Event] = ReorderBuffer(max_lateness)
-
-    def group(events: list[Event]) -> None:
-        for event in events:
-            a, b = _try(side_a, event), _try(side_b, event)
-            if a is not None and b is not None:
-                result.events_both += 1
-                partition.union(partition.node(0, a), partition.node(1, b))
-            elif a is not None:
-                result.events_only_a += 1
-                partition.one_sided.add(partition.node(0, a))
-            elif b is not None:
-                result.events_only_b += 1
-                partition.one_sided.add(partition.node(1, b))
-            else:
-                result.events_neither += 1
-
-    for record in records:
+    for record in in_time_order(records, max_lateness):
         if type(record) is not LogEvent:
             result.events_neither += 1
             continue
-        at = record.event.at
-        if not buffer.accepts(at):
+        event = record.event
+        a, b = _try(side_a, event), _try(side_b, event)
+        if a is not None and b is not None:
+            result.events_both += 1
+            partition.union(partition.node(0, a), partition.node(1, b))
+        elif a is not None:
+            result.events_only_a += 1
+            partition.one_sided.add(partition.node(0, a))
+        elif b is not None:
+            result.events_only_b += 1
+            partition.one_sided.add(partition.node(1, b))
+        else:
             result.events_neither += 1
-            continue
-        group(buffer.push(at, record.event))
-    group(buffer.flush())
     for change in partition.changes():
         result.groups[change.kind] += 1
         result.sessions_a[change.kind] += len(change.a)

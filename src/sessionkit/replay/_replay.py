@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sessionkit._errors import RejectedEventError
@@ -14,7 +14,7 @@ from sessionkit.replay._durations import format_duration
 from sessionkit.replay._readers import LogEvent, RejectedLine, raw_text
 from sessionkit.replay._reorder import ReorderBuffer
 
-__all__ = ["Replayed", "replay"]
+__all__ = ["Replayed", "in_time_order", "replay"]
 
 
 class Replayed(NamedTuple):
@@ -42,49 +42,49 @@ def replay(
     rejected lines at once, events once released and grouped. Consume the iterator to the end:
     the last events are grouped when the input ends.
     """
-    ordered = _in_order(records, max_lateness)
+    ordered = in_time_order(records, max_lateness)
     if isinstance(grouper, Tracker):
         return _tracked(ordered, grouper, batch_size)
     return _fed(ordered, grouper)
 
 
-def _late(record: LogEvent, buffer: ReorderBuffer[LogEvent]) -> RejectedLine:
+def _late(record: LogEvent, newest: datetime, max_lateness: timedelta) -> RejectedLine:
     at = record.event.at
     return RejectedLine(
         record.source,
         record.line,
         "late",
         f"event {record.event.id!r} at {at.isoformat()} is "
-        f"{format_duration(buffer.lateness(at))} behind the newest event seen, "
-        f"more than the maximum lateness of {format_duration(buffer.max_lateness)}",
+        f"{format_duration(newest - at)} behind the newest event seen, "
+        f"more than the maximum lateness of {format_duration(max_lateness)}",
         raw_text(record.raw),
     )
 
 
-def _in_order(
+def in_time_order(
     records: Iterable[LogEvent | RejectedLine], max_lateness: timedelta
 ) -> Iterator[LogEvent | RejectedLine]:
     """The records with events in time order; events too late to reorder become rejections."""
-    buffer: ReorderBuffer[LogEvent] = ReorderBuffer(max_lateness)
     if not max_lateness:  # strict order, the common case: nothing is ever held
         newest = None
         for record in records:
             if type(record) is LogEvent:
                 at = record.event.at
                 if newest is not None and at < newest:
-                    buffer.newest = newest
-                    yield _late(record, buffer)
+                    yield _late(record, newest, max_lateness)
                     continue
                 newest = at
             yield record
         return
+    buffer: ReorderBuffer[LogEvent] = ReorderBuffer(max_lateness)
     for record in records:
         if type(record) is not LogEvent:
             yield record
             continue
         at = record.event.at
         if not buffer.accepts(at):
-            yield _late(record, buffer)
+            assert buffer.newest is not None
+            yield _late(record, buffer.newest, max_lateness)
             continue
         yield from buffer.push(at, record)
     yield from buffer.flush()

@@ -39,7 +39,6 @@ class LogFile:
 
     def __init__(self, raw: BinaryIO, name: str) -> None:
         self.name = name
-        self._raw = raw
         buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(Any, raw))
         self._buffered = buffered
         stream: BinaryIO = cast(BinaryIO, buffered)

@@ -340,10 +340,7 @@ def storage_problem(event: Event) -> str | None:
     ):
         texts = (event.id, event.scope, event.initiator.id, target.id if target else None)
         for text in (*texts, user_id, session_id, parent_id, text_in, text_out):
-            try:
-                if text is not None:
-                    text.encode("utf-8")
-            except UnicodeEncodeError:
+            if text is not None and not _encodable(text):
                 return "a string holds a lone surrogate, which UTF-8 cannot encode"
     if event.metadata and not _flat_and_plain(event.metadata):
         plain = dict(event.metadata)
