@@ -2,7 +2,7 @@
 
     python benchmarks/replay.py [--events 1000000 3000000] [--users 10000] [--seed 1] [--repeat 3]
 
-For each size, writes a synthetic log (``python -m sessionkit.synth``, ISO 8601 times) to a
+For each size, writes a synthetic log (``python -m sessionkit.testing.synth``, ISO 8601 times) to a
 temporary directory, then runs the real command in a child process ``--repeat`` times per
 target — ``--no-db --out assignments.csv`` and ``--db sessions.db`` — and prints events/s
 (lines over the wall time of the whole command, start-up included: best and median) and the
@@ -66,7 +66,7 @@ def main() -> None:
                 [
                     sys.executable,
                     "-m",
-                    "sessionkit.synth",
+                    "sessionkit.testing.synth",
                     "--events",
                     str(events),
                     "--users",

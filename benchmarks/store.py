@@ -20,7 +20,8 @@ from pathlib import Path
 
 from feed import build_stream
 
-from sessionkit import Event, SQLiteStore, Tracker
+from sessionkit import Event
+from sessionkit.storage import SQLiteStore, Tracker
 
 
 def main() -> None:

@@ -70,7 +70,7 @@ class ReferenceModel:
 
     # -- feeding --------------------------------------------------------------------------------
 
-    def feed(self, e: Event) -> Outcome:
+    def feed(self, e: Event) -> Outcome:  # noqa: PLR0912, PLR0915 - the spec, top to bottom
         t = e.at
         now = t if self.now is None else max(t, self.now)
         seen = self.remembered(e.scope, e.id, now)

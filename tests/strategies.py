@@ -1,4 +1,4 @@
-"""Strategies for sessionkit's own tests: sessionkit.strategies with the knobs these tests use."""
+"""Strategies for sessionkit's own tests: sessionkit.testing.strategies with these tests' knobs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import timedelta
 from hypothesis import strategies as st
 
 from sessionkit import Event, ParticipantKind, Rules
-from sessionkit import strategies as sk
+from sessionkit.testing import strategies as sk
 
 rules_strategy = st.sampled_from(
     [

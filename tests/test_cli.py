@@ -338,7 +338,8 @@ def test_progress_goes_to_a_terminal_only(tmp_path: Path) -> None:
 
     log = tmp_path / "big.jsonl"
     subprocess.run(
-        [sys.executable, "-m", "sessionkit.synth", "--events", "60000", "--out", log], check=True
+        [sys.executable, "-m", "sessionkit.testing.synth", "--events", "60000", "--out", log],
+        check=True,
     )
     leader, follower = pty.openpty()
     done = subprocess.run(

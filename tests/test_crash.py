@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sessionkit import Event, MemoryStore, SQLiteStore, Tracker
+from sessionkit import Event
+from sessionkit.storage import MemoryStore, SQLiteStore, Tracker
 from sessionkit.testing.conformance import conformance_stream
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +22,7 @@ BATCH = 25
 
 CHILD = f"""
 import sys, time
-from sessionkit import SQLiteStore, Tracker
+from sessionkit.storage import SQLiteStore, Tracker
 from sessionkit.testing.conformance import conformance_stream
 events = conformance_stream({EVENTS}, seed=int(sys.argv[2]))
 tracker = Tracker(SQLiteStore(sys.argv[1]))

@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 
 from sessionkit import (
     Assignment,
-    ClosedSession,
     Event,
     GroupingRule,
     RejectedEventError,
     Rules,
     SessionAssembly,
     Sessionizer,
+    SessionSummary,
 )
 from tests.strategies import rules_strategy, streams
 
@@ -30,7 +30,7 @@ def run(
     events: list[Event],
     advances: dict[int, datetime] | None = None,
     until: datetime | None = None,
-) -> tuple[list[Assignment | str], list[ClosedSession]]:
+) -> tuple[list[Assignment | str], list[SessionSummary]]:
     """Feed ``events``; return each one's assignment (or rejection reason) and every closing.
 
     ``advances`` maps an index to a time to advance to just before feeding that event. The run
@@ -39,7 +39,7 @@ def run(
     """
     sessionizer = Sessionizer(rules)
     outcomes: list[Assignment | str] = []
-    closings: list[ClosedSession] = []
+    closings: list[SessionSummary] = []
     for i, event in enumerate(events):
         if advances and i in advances:
             closings.extend(sessionizer.advance(advances[i]))
@@ -190,7 +190,7 @@ def test_scopes_never_interact(case: tuple[Rules, list[Event]]) -> None:
     together, together_closed = run(rules, events)
     until = events[-1].at if events else None
     decided: dict[int, object] = {}
-    closed: list[ClosedSession] = []
+    closed: list[SessionSummary] = []
     for scope in {e.scope for e in events}:
         mine = [e for e in events if e.scope == scope]
         outcomes, closings = run(rules, mine, until=until)

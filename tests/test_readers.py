@@ -11,17 +11,8 @@ from typing import Any
 
 import pytest
 
-from sessionkit import (
-    Event,
-    LogEvent,
-    LogLayout,
-    LogLineError,
-    LogReader,
-    Participant,
-    ParticipantKind,
-    RejectedLine,
-)
-from sessionkit.replay import EVENT_TYPES, EventMapper
+from sessionkit import Event, LogLineError, Participant, ParticipantKind
+from sessionkit.replay import EVENT_TYPES, EventMapper, LogEvent, LogLayout, LogReader, RejectedLine
 
 WHEN = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 USER, AGENT = ParticipantKind.USER, ParticipantKind.AGENT

@@ -12,21 +12,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sessionkit import (
+from sessionkit import Rules, Sessionizer, sessionize
+from sessionkit.replay import (
     LogReader,
     RejectedLine,
     ReorderBuffer,
     Replayed,
     ReplaySummary,
-    Rules,
-    Sessionizer,
-    SQLiteStore,
-    Tracker,
     compare_rules,
-    replay,
-    sessionize,
+    replay_records,
 )
-from sessionkit.replay import ClosedIdFile
+from sessionkit.storage import ClosedIdFile, SQLiteStore, Tracker
 
 from .helpers import T0, US
 
@@ -53,7 +49,9 @@ def run(
     log: LogReader, grouper: Sessionizer | Tracker | None = None, lateness: float = 0
 ) -> tuple[list[Replayed | RejectedLine], ReplaySummary]:
     summary = ReplaySummary()
-    outcomes = list(replay(log, grouper or Sessionizer(), max_lateness=timedelta(seconds=lateness)))
+    grouper = grouper or Sessionizer()
+    group = grouper.track_each if isinstance(grouper, Tracker) else grouper.feed_each
+    outcomes = list(replay_records(log, group, max_lateness=timedelta(seconds=lateness)))
     for outcome in outcomes:
         summary.add(outcome)
     summary.lines_read = log.lines_read
@@ -177,7 +175,7 @@ class TestReplay:
         for batch_size in (1, 4, 1000):
             with Tracker(SQLiteStore(tmp_path / f"{batch_size}.db")) as tracker:
                 log = reader(*lines)
-                got = list(replay(log, tracker, batch_size=batch_size))
+                got = list(replay_records(log, tracker.track_each, batch_size=batch_size))
             assert sorted(map(repr, got)) == sorted(map(repr, expected))
 
     def test_appending_to_a_store_rejects_what_is_earlier(self, tmp_path: Path) -> None:
@@ -296,11 +294,7 @@ def test_closed_ids_in_a_file_are_refused_for_good() -> None:
         sessionizer = Sessionizer(closed_sessions=closed_ids)
         log = [line(f"q{i}", i * 100, session_id=f"s{i}") for i in range(3)]
         log += [line("tick", 200_000, user="bob"), line("again", 200_001, session_id="s0")]
-        outcomes = []
-        for outcome in replay(reader(*log), sessionizer):
-            outcomes.append(outcome)
-            if isinstance(outcome, Replayed) and outcome.assignment.closed:
-                closed_ids.add(outcome.assignment.closed)  # as sessionkit replay --no-db does
+        outcomes = list(replay_records(reader(*log), sessionizer.feed_each))
         assert [getattr(o, "reason", "ok") for o in outcomes] == ["ok"] * 4 + ["session_closed"]
         assert sessionizer.closed_session_count == 0  # nothing held by the Sessionizer
         assert not closed_ids._pending  # the three closings went to the file together

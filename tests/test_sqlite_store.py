@@ -14,15 +14,12 @@ import pytest
 from sessionkit import (
     Event,
     IncompatibleStoreError,
-    MemoryStore,
     Participant,
     ParticipantKind,
-    SQLiteStore,
     StoreError,
     StoreLockedError,
-    Tracker,
 )
-from sessionkit.storage import SCHEMA_VERSION
+from sessionkit.storage import SCHEMA_VERSION, MemoryStore, SQLiteStore, Tracker
 from sessionkit.testing.conformance import conformance_stream
 from tests.helpers import ALICE, BOB, at, ev
 

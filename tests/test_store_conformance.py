@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sessionkit import MemoryStore, SessionStore, SQLiteStore
+from sessionkit.storage import MemoryStore, SessionStore, SQLiteStore
 from sessionkit.testing.conformance import StoreConformance
 
 

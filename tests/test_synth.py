@@ -1,4 +1,4 @@
-"""python -m sessionkit.synth: deterministic, realistic, readable by the default layout."""
+"""python -m sessionkit.testing.synth: deterministic, realistic, readable by the default layout."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import subprocess
 import sys
 from datetime import datetime
 
-from sessionkit import LogReader, ReplaySummary, Sessionizer, replay
-from sessionkit.synth import generate, main
+from sessionkit import Sessionizer
+from sessionkit.replay import LogReader, ReplaySummary, replay_records
+from sessionkit.testing.synth import generate, main
 
 
 def synth(*args: str) -> str:
@@ -26,7 +27,7 @@ def test_the_same_arguments_give_the_same_bytes() -> None:
         [
             sys.executable,
             "-m",
-            "sessionkit.synth",
+            "sessionkit.testing.synth",
             "--events",
             "500",
             "--users",
@@ -51,7 +52,7 @@ def test_lines_are_valid_in_time_order_and_exercise_the_rules() -> None:
     summary = ReplaySummary()
     rules_seen = set()
     last: datetime | None = None
-    for outcome in replay(reader, Sessionizer()):
+    for outcome in replay_records(reader, Sessionizer().feed_each):
         summary.add(outcome)
         rules_seen.add(getattr(outcome, "assignment", None) and outcome.assignment.rule.value)  # type: ignore[union-attr]
     summary.lines_read = reader.lines_read

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from sessionkit import ParticipantKind, Rules, Sessionizer, SQLiteStore, Tracker
+from sessionkit import ParticipantKind, Rules, Sessionizer
+from sessionkit.storage import SQLiteStore, Tracker
 from sessionkit.testing import START, Conversation, assert_sessions
 
 

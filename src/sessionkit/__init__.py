@@ -1,7 +1,11 @@
 """sessionkit groups the events of conversations between people and AI systems into sessions.
 
-The rules are in ``docs/rules.md``. Feed time-ordered :class:`Event` values into a
-:class:`Sessionizer` (or call :func:`sessionize` on a list of them) and read the sessions back.
+This is the core: the value types, the rules and the :class:`Sessionizer`, which does no I/O and
+imports nothing but the standard library and ``attrs``. Feed time-ordered :class:`Event` values
+into a :class:`Sessionizer` (or call :func:`sessionize` on a list of them) and read the sessions
+back. The rules are in ``docs/rules.md``; the other layers are subpackages:
+``sessionkit.storage`` (the Tracker and the stores), ``sessionkit.replay`` (reading logs),
+``sessionkit.cli`` (the command) and ``sessionkit.testing`` (tools for your tests).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from sessionkit._errors import (
     InvalidRulesError,
     LogLineError,
     OutOfOrderError,
+    RefusedEventError,
     RejectedEventError,
     SessionClosedError,
     SessionIdConflictError,
@@ -24,7 +29,6 @@ from sessionkit._errors import (
 )
 from sessionkit._model import (
     Assignment,
-    ClosedSession,
     CloseReason,
     Event,
     GroupingRule,
@@ -32,93 +36,61 @@ from sessionkit._model import (
     ParticipantKind,
     Session,
     SessionStatus,
+    SessionSummary,
     ThreadNode,
 )
-from sessionkit._rules import SESSION_ID_NAMESPACE, Rules, derive_session_id
-from sessionkit._sessionizer import (
-    SNAPSHOT_VERSION,
-    ClosedSessionIndex,
-    Sessionizer,
+from sessionkit._rules import (
+    PRECEDENCE,
+    SESSION_ID_NAMESPACE,
+    ResumeCutoffs,
+    Rule,
+    Rules,
+    RuleStep,
+    derive_session_id,
 )
-from sessionkit._tracker import Tracker
-from sessionkit.replay import (
-    EpochUnit,
-    LogEvent,
-    LogLayout,
-    LogReader,
-    RejectedLine,
-    ReorderBuffer,
-    Replayed,
-    ReplaySummary,
-    RuleComparison,
-    TimestampParser,
-    compare_rules,
-    format_duration,
-    parse_duration,
-    replay,
-)
-from sessionkit.storage import (
-    MemoryStore,
-    SessionQueries,
-    SessionRecorder,
-    SessionStore,
-    SQLiteStore,
-)
+from sessionkit._sessionizer import ClosedSessionIndex, ClosedSessionSet, Sessionizer
+from sessionkit._snapshot import SNAPSHOT_VERSION
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
+    "PRECEDENCE",
     "SESSION_ID_NAMESPACE",
     "SNAPSHOT_VERSION",
     "Assignment",
     "CloseReason",
-    "ClosedSession",
     "ClosedSessionIndex",
-    "EpochUnit",
+    "ClosedSessionSet",
     "Event",
     "GroupingRule",
     "IncompatibleStoreError",
     "InvalidEventError",
     "InvalidRulesError",
-    "LogEvent",
-    "LogLayout",
     "LogLineError",
-    "LogReader",
-    "MemoryStore",
     "OutOfOrderError",
     "Participant",
     "ParticipantKind",
+    "RefusedEventError",
     "RejectedEventError",
-    "RejectedLine",
-    "ReorderBuffer",
-    "ReplaySummary",
-    "Replayed",
-    "RuleComparison",
+    "ResumeCutoffs",
+    "Rule",
+    "RuleStep",
     "Rules",
-    "SQLiteStore",
     "Session",
     "SessionAssembly",
     "SessionClosedError",
     "SessionIdConflictError",
-    "SessionQueries",
-    "SessionRecorder",
     "SessionStatus",
-    "SessionStore",
+    "SessionSummary",
     "Sessionizer",
     "SessionkitError",
     "SnapshotError",
     "StoreError",
     "StoreLockedError",
     "ThreadNode",
-    "TimestampParser",
-    "Tracker",
     "UnstorableEventError",
     "__version__",
     "build_thread_tree",
-    "compare_rules",
     "derive_session_id",
-    "format_duration",
-    "parse_duration",
-    "replay",
     "sessionize",
 ]

@@ -8,15 +8,13 @@ session with their thread parents and turns them into sessions with thread trees
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 
 from sessionkit._model import (
     Assignment,
-    ClosedSession,
-    CloseReason,
     Event,
     Session,
     SessionStatus,
+    SessionSummary,
     ThreadNode,
 )
 from sessionkit._rules import Rules
@@ -26,15 +24,34 @@ __all__ = ["SessionAssembly", "build_thread_tree", "sessionize"]
 
 
 class _Parts:
-    __slots__ = ("close_reason", "closed_at", "events", "explicit", "header", "parents")
+    """The events of one session so far, with their thread parents, and its closing."""
+
+    __slots__ = ("closed", "events", "explicit", "header", "parents")
 
     def __init__(self, explicit: bool, header: Event | None) -> None:
         self.explicit = explicit
         self.header = header
         self.events: list[Event] = []
         self.parents: list[str | None] = []
-        self.closed_at: datetime | None = None
-        self.close_reason: CloseReason | None = None
+        self.closed: SessionSummary | None = None
+
+    def summary(self, scope: str, id: str) -> SessionSummary:
+        if self.closed is not None:
+            return self.closed
+        first, last = self.events[0], self.events[-1]
+        header_id = None if self.header is None else self.header.id
+        return SessionSummary(
+            id,
+            scope,
+            self.explicit,
+            header_id,
+            first.at,
+            last.at,
+            len(self.events),
+            SessionStatus.OPEN,
+            None,
+            None,
+        )
 
 
 def build_thread_tree(
@@ -73,39 +90,28 @@ class SessionAssembly:
             key = (event.scope, assignment.session_id)
             if assignment.started:
                 header = event if assignment.header else None
-                self._parts[key] = _Parts(event.session_id is not None, header)
+                self._parts[key] = _Parts(assignment.explicit, header)
             parts = self._parts[key]
             parts.events.append(event)
             parts.parents.append(assignment.thread_parent_id)
         self.close(assignment.closed)
 
-    def close(self, closed: Iterable[ClosedSession]) -> None:
+    def close(self, closed: Iterable[SessionSummary]) -> None:
         """Mark sessions closed, as ``Sessionizer.advance`` (or an assignment) reported them."""
-        for report in closed:
-            parts = self._parts[(report.scope, report.id)]
-            parts.closed_at = report.closed_at
-            parts.close_reason = report.close_reason
+        for summary in closed:
+            self._parts[(summary.scope, summary.id)].closed = summary
 
     def sessions(self) -> list[Session]:
         """Every session so far, in order of its first event."""
-        return [self._session(scope, id, parts) for (scope, id), parts in self._parts.items()]
-
-    @staticmethod
-    def _session(scope: str, id: str, parts: _Parts) -> Session:
-        events = tuple(parts.events)
-        return Session(
-            id=id,
-            scope=scope,
-            explicit=parts.explicit,
-            header=parts.header,
-            events=events,
-            started_at=events[0].at,
-            last_input_at=events[-1].at,
-            status=SessionStatus.OPEN if parts.closed_at is None else SessionStatus.CLOSED,
-            closed_at=parts.closed_at,
-            close_reason=parts.close_reason,
-            roots=build_thread_tree(events, parts.parents),
-        )
+        return [
+            Session(
+                summary=parts.summary(scope, id),
+                header=parts.header,
+                events=tuple(parts.events),
+                roots=build_thread_tree(parts.events, parts.parents),
+            )
+            for (scope, id), parts in self._parts.items()
+        ]
 
 
 def sessionize(events: Iterable[Event], rules: Rules | None = None) -> list[Session]:

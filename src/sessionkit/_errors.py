@@ -1,16 +1,20 @@
 """The exceptions sessionkit raises: one hierarchy under :class:`SessionkitError`.
 
-Every error that concerns an event names it (``event``) and carries a short, stable ``reason``
-code that scripts can count, e.g. ``"out_of_order"`` or ``"session_closed"``.
+Every error also subclasses the builtin it resembles, so ``except ValueError`` keeps working.
+An event that was refused — by a rule or by a store — raises a :class:`RefusedEventError`
+carrying the ``event`` and a short, stable ``reason`` code that scripts can count (e.g.
+``"out_of_order"``); refusals by a rule also carry the numbered :class:`~sessionkit.Rule` that
+refused. Errors pickle (their constructor arguments are kept), so they cross process boundaries.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
     from sessionkit._model import Event
+    from sessionkit._rules import Rule
 
 __all__ = [
     "IncompatibleStoreError",
@@ -18,6 +22,7 @@ __all__ = [
     "InvalidRulesError",
     "LogLineError",
     "OutOfOrderError",
+    "RefusedEventError",
     "RejectedEventError",
     "SessionClosedError",
     "SessionIdConflictError",
@@ -28,9 +33,25 @@ __all__ = [
     "UnstorableEventError",
 ]
 
+_E = TypeVar("_E", bound="SessionkitError")
+
+
+def _rebuild(cls: type[_E], arguments: dict[str, Any]) -> _E:
+    return cls(**arguments)
+
 
 class SessionkitError(Exception):
     """Base class of every error sessionkit raises on purpose."""
+
+    def _keep(self, **arguments: Any) -> None:
+        # The constructor's arguments, to pickle the error and to copy it with another index.
+        self._arguments = arguments
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        arguments = getattr(self, "_arguments", None)
+        if arguments is None:
+            return (type(self), self.args)
+        return (_rebuild, (type(self), arguments))
 
 
 class InvalidEventError(SessionkitError, ValueError):
@@ -42,6 +63,7 @@ class InvalidEventError(SessionkitError, ValueError):
     """
 
     def __init__(self, subject: str, subject_id: object, field: str, problem: str) -> None:
+        self._keep(subject=subject, subject_id=subject_id, field=field, problem=problem)
         self.subject = subject
         self.subject_id = subject_id
         self.field = field
@@ -62,6 +84,7 @@ class LogLineError(SessionkitError, ValueError):
     """
 
     def __init__(self, reason: str, message: str) -> None:
+        self._keep(reason=reason, message=message)
         self.reason = reason
         super().__init__(message)
 
@@ -70,21 +93,49 @@ class SnapshotError(SessionkitError, ValueError):
     """A snapshot could not be restored: another format or version, or inconsistent content."""
 
 
-class RejectedEventError(SessionkitError, ValueError):
-    """The Sessionizer refused an event; its state is exactly as it was before the call.
+class RefusedEventError(SessionkitError, ValueError):
+    """An event was refused, by a rule or by a store; nothing changed.
 
     ``event`` is the refused event (``None`` when ``advance`` was refused), ``reason`` a stable
-    code naming the rule that refused it.
+    code, and ``index`` the event's position in a batch (``Tracker.track_many``/``track_each``,
+    ``Sessionizer.feed_each``), or ``None`` for a single event.
+
+    .. versionadded:: 0.2.0
     """
 
-    #: A short, stable code for the rule that refused the event.
+    #: A short, stable code for why the event was refused.
+    reason: ClassVar[str] = "refused"
+
+    def __init__(self, message: str, event: Event | None, *, index: int | None = None) -> None:
+        self.event = event
+        self.index = index
+        super().__init__(message)
+
+    def at_index(self: _R, index: int) -> _R:
+        """The same refusal, for the event at ``index`` of a batch."""
+        copy = _rebuild(type(self), {**self._arguments, "index": index})
+        copy.__traceback__ = self.__traceback__
+        return copy
+
+
+_R = TypeVar("_R", bound=RefusedEventError)
+
+
+class RejectedEventError(RefusedEventError):
+    """A grouping rule refused an event; the Sessionizer is exactly as it was before the call.
+
+    ``rule`` is the numbered :class:`~sessionkit.Rule` of ``docs/rules.md`` that refused it:
+    ``Rule.ORDER`` (2), ``Rule.EXPLICIT_ID`` (3), ``Rule.PARENT_LINK`` (4) or
+    ``Rule.SESSION_IDS`` (9).
+    """
+
     reason: ClassVar[str] = "rejected"
 
-    def __init__(self, message: str, event: Event | None) -> None:
-        self.event = event
-        #: Where the event stood in a ``Tracker.track_many``/``track_each`` batch (else ``None``).
-        self.index: int | None = None
-        super().__init__(message)
+    def __init__(
+        self, message: str, event: Event | None, rule: Rule, *, index: int | None = None
+    ) -> None:
+        self.rule = rule
+        super().__init__(message, event, index=index)
 
 
 class OutOfOrderError(RejectedEventError):
@@ -95,7 +146,12 @@ class OutOfOrderError(RejectedEventError):
 
     reason: ClassVar[str] = "out_of_order"
 
-    def __init__(self, event: Event | None, at: datetime, now: datetime) -> None:
+    def __init__(
+        self, event: Event | None, at: datetime, now: datetime, *, index: int | None = None
+    ) -> None:
+        from sessionkit._rules import Rule
+
+        self._keep(event=event, at=at, now=now)
         self.at = at
         self.now = now
         what = f"event {event.id!r}" if event is not None else "advance"
@@ -103,25 +159,42 @@ class OutOfOrderError(RejectedEventError):
             f"{what} at {at.isoformat()} is earlier than the current time {now.isoformat()}; "
             "events must be fed in time order",
             event,
+            Rule.ORDER,
+            index=index,
         )
 
 
 class SessionClosedError(RejectedEventError):
     """An event was sent to a session that has already closed; closed sessions never reopen.
 
-    ``session_id`` names the closed session and ``closed_at`` says when it closed.
+    ``session_id`` names the closed session and ``closed_at`` says when it closed (``None``
+    when only the closed-id index remembers it). ``rule`` tells how the event reached it: by its
+    explicit id (rule 3), by a parent link (rule 4) or by the id derived for it (rule 9).
     """
 
     reason: ClassVar[str] = "session_closed"
 
-    def __init__(self, event: Event, session_id: str, closed_at: datetime | None, how: str) -> None:
+    _HOW: ClassVar[dict[int, str]] = {3: "names", 4: "links to a parent in", 9: "would start"}
+
+    def __init__(
+        self,
+        event: Event,
+        session_id: str,
+        closed_at: datetime | None,
+        rule: Rule,
+        *,
+        index: int | None = None,
+    ) -> None:
+        self._keep(event=event, session_id=session_id, closed_at=closed_at, rule=rule)
         self.session_id = session_id
         self.closed_at = closed_at
         when = f" at {closed_at.isoformat()}" if closed_at is not None else ""
         super().__init__(
-            f"event {event.id!r} at {event.at.isoformat()} {how} session {session_id!r}, "
-            f"which closed{when}",
+            f"event {event.id!r} at {event.at.isoformat()} {self._HOW[rule]} session "
+            f"{session_id!r}, which closed{when} (rule {int(rule)})",
             event,
+            rule,
+            index=index,
         )
 
 
@@ -134,21 +207,46 @@ class SessionIdConflictError(RejectedEventError):
 
     reason: ClassVar[str] = "session_id_conflict"
 
-    def __init__(self, event: Event, session_id: str) -> None:
+    def __init__(self, event: Event, session_id: str, *, index: int | None = None) -> None:
+        from sessionkit._rules import Rule
+
+        self._keep(event=event, session_id=session_id)
         self.session_id = session_id
         super().__init__(
             f"event {event.id!r} at {event.at.isoformat()} would start session {session_id!r}, "
-            "but a session with that id is already open",
+            "but a session with that id is already open (rule 9)",
             event,
+            Rule.SESSION_IDS,
+            index=index,
         )
 
 
-class StoreError(SessionkitError):
+class UnstorableEventError(RefusedEventError):
+    """An event holds a value a store cannot keep exactly (e.g. metadata that is not JSON, or a
+    lone surrogate in a string). It was refused before anything changed.
+
+    .. versionchanged:: 0.2.0
+       A :class:`RefusedEventError`, no longer a :class:`StoreError`: the event is at fault.
+    """
+
+    reason: ClassVar[str] = "unstorable"
+
+    def __init__(self, event: Event, problem: str, *, index: int | None = None) -> None:
+        self._keep(event=event, problem=problem)
+        self.problem = problem
+        super().__init__(f"event {event.id!r} cannot be stored: {problem}", event, index=index)
+
+
+class StoreError(SessionkitError, OSError):
     """A store could not do what was asked. ``path`` names the store's file, if it has one."""
 
     def __init__(self, message: str, path: str | None = None) -> None:
+        self._keep(message=message, path=path)
         self.path = path
         super().__init__(message if path is None else f"{path}: {message}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class StoreLockedError(StoreError):
@@ -158,17 +256,3 @@ class StoreLockedError(StoreError):
 class IncompatibleStoreError(StoreError):
     """The file is not a sessionkit store this version can use: from a newer version, another
     program's database, not a database at all, or written under other rules."""
-
-
-class UnstorableEventError(StoreError, ValueError):
-    """An event holds a value the store cannot keep exactly (e.g. metadata that is not JSON, or a
-    lone surrogate in a string). It was refused before anything changed.
-    """
-
-    reason: ClassVar[str] = "unstorable"
-
-    def __init__(self, event: Event, problem: str) -> None:
-        self.event = event
-        #: Where the event stood in a ``Tracker.track_many``/``track_each`` batch (else ``None``).
-        self.index: int | None = None
-        super().__init__(f"event {event.id!r} cannot be stored: {problem}")

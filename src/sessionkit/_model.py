@@ -19,13 +19,13 @@ from sessionkit._errors import InvalidEventError
 __all__ = [
     "Assignment",
     "CloseReason",
-    "ClosedSession",
     "Event",
     "GroupingRule",
     "Participant",
     "ParticipantKind",
     "Session",
     "SessionStatus",
+    "SessionSummary",
     "ThreadNode",
 ]
 
@@ -184,12 +184,18 @@ class ThreadNode:
             stack.extend((depth + 1, child) for child in reversed(node.children))
 
 
-class ClosedSession(NamedTuple):
-    """A session that has just closed, as :meth:`Sessionizer.feed` and ``advance`` report it.
+class SessionSummary(NamedTuple):
+    """A session as the Sessionizer knows it: everything but its events.
 
-    It is a summary: the Sessionizer keeps no events. ``header_id`` is the id of the header event,
-    or ``None`` for a headerless session. A named tuple, like :class:`Assignment`, because one is
-    made on a hot path (every closing).
+    The one value for "a session" across sessionkit: ``Sessionizer.feed`` and ``advance`` report
+    each closing as one, ``Sessionizer.open_sessions()`` lists the open ones, stores list them
+    (``SessionListing.session``), and a whole :class:`Session` carries one. ``header_id`` is the
+    id of the header event, or ``None`` for a headerless session; ``closed_at`` and
+    ``close_reason`` are ``None`` while it is open. A named tuple, like :class:`Assignment`,
+    because one is made on a hot path (every closing).
+
+    .. versionadded:: 0.2.0
+       Replaces ``ClosedSession`` (same fields, plus ``status``) and the stores' ``SessionRow``.
     """
 
     id: str
@@ -199,8 +205,25 @@ class ClosedSession(NamedTuple):
     started_at: datetime
     last_input_at: datetime
     event_count: int
-    closed_at: datetime
-    close_reason: CloseReason
+    status: SessionStatus
+    closed_at: datetime | None
+    close_reason: CloseReason | None
+
+    def to_json(self) -> dict[str, object]:
+        """The one JSON encoding of a session: times in ISO 8601, enums by value."""
+        closed_at, reason = self.closed_at, self.close_reason
+        return {
+            "session_id": self.id,
+            "scope": self.scope,
+            "explicit": self.explicit,
+            "header_id": self.header_id,
+            "started_at": self.started_at.isoformat(),
+            "last_input_at": self.last_input_at.isoformat(),
+            "event_count": self.event_count,
+            "status": self.status.value,
+            "closed_at": None if closed_at is None else closed_at.isoformat(),
+            "close_reason": None if reason is None else reason.value,
+        }
 
 
 class Assignment(NamedTuple):
@@ -211,6 +234,7 @@ class Assignment(NamedTuple):
 
     * ``session_id``: the session the event belongs to.
     * ``rule``: the :class:`GroupingRule` that decided it.
+    * ``explicit``: the session's id was given by a caller (rule 3), not derived (rule 9).
     * ``started``: the event opened that session (it is its first event).
     * ``header``: the event is its session's header (it opened it and its initiator is of one of
       the rules' ``header_kinds``).
@@ -221,34 +245,75 @@ class Assignment(NamedTuple):
     * ``closed``: the sessions that closed at this step, in order: first those that went idle
       because time moved to ``event.at`` (``CloseReason.IDLE``), then this event's own session if
       the event ended it (``CloseReason.ENDED``).
+
+    .. versionchanged:: 0.2.0
+       ``explicit`` added; ``closed`` holds :class:`SessionSummary` values.
     """
 
     event: Event
     session_id: str
     rule: GroupingRule
+    explicit: bool = False
     started: bool = False
     header: bool = False
     duplicate: bool = False
     thread_parent_id: str | None = None
-    closed: tuple[ClosedSession, ...] = ()
+    closed: tuple[SessionSummary, ...] = ()
 
 
 @attrs.frozen
 class Session:
-    """A whole session: its events in feed order and their thread tree.
+    """A whole session: its summary, its events in feed order and their thread tree.
 
-    ``header`` is the first event when its initiator's kind is one of the rules' ``header_kinds``,
-    else ``None``. ``closed_at`` and ``close_reason`` are ``None`` while the session is open.
+    ``header`` is the header event (the first event, when its initiator's kind is one of the
+    rules' ``header_kinds``), else ``None``. The summary's fields read through: ``session.id``,
+    ``session.status``, ... .
+
+    .. versionchanged:: 0.2.0
+       Built from a :class:`SessionSummary` (``summary``) instead of its fields.
     """
 
-    id: str
-    scope: str
-    explicit: bool
+    summary: SessionSummary
     header: Event | None
     events: tuple[Event, ...]
-    started_at: datetime
-    last_input_at: datetime
-    status: SessionStatus
-    closed_at: datetime | None
-    close_reason: CloseReason | None
     roots: tuple[ThreadNode, ...]
+
+    @property
+    def id(self) -> str:
+        """The session's id."""
+        return self.summary.id
+
+    @property
+    def scope(self) -> str:
+        """The session's scope."""
+        return self.summary.scope
+
+    @property
+    def explicit(self) -> bool:
+        """Whether a caller gave the session's id."""
+        return self.summary.explicit
+
+    @property
+    def started_at(self) -> datetime:
+        """The time of its first event."""
+        return self.summary.started_at
+
+    @property
+    def last_input_at(self) -> datetime:
+        """The time of its last event."""
+        return self.summary.last_input_at
+
+    @property
+    def status(self) -> SessionStatus:
+        """Open or closed."""
+        return self.summary.status
+
+    @property
+    def closed_at(self) -> datetime | None:
+        """When it closed, or ``None`` while open."""
+        return self.summary.closed_at
+
+    @property
+    def close_reason(self) -> CloseReason | None:
+        """Why it closed, or ``None`` while open."""
+        return self.summary.close_reason

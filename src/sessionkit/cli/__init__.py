@@ -11,8 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from sessionkit import __version__
-from sessionkit._errors import SessionkitError
+from sessionkit import SessionkitError, __version__
 from sessionkit.cli import _diff, _replay_command, _show, _stats
 from sessionkit.cli._args import ArgumentParser, UsageError
 

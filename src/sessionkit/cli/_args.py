@@ -8,9 +8,13 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import NoReturn
 
-from sessionkit._errors import IncompatibleStoreError, InvalidRulesError, LogLineError
-from sessionkit._model import ParticipantKind
-from sessionkit._rules import Rules
+from sessionkit import (
+    IncompatibleStoreError,
+    InvalidRulesError,
+    LogLineError,
+    ParticipantKind,
+    Rules,
+)
 from sessionkit.replay import (
     FORMATS,
     KIND_NAMES,
@@ -21,7 +25,6 @@ from sessionkit.replay import (
     load_zone,
     parse_duration,
 )
-from sessionkit.replay._sources import STDIN
 from sessionkit.storage import SQLiteStore
 
 __all__ = [
@@ -201,7 +204,7 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
 def log_reader(options: argparse.Namespace, stdin_ok: bool = True) -> LogReader:
     """The reader that ``add_log_options`` describe. Raises :class:`UsageError`."""
     for path in options.logs:
-        if path == STDIN:
+        if path == "-":  # standard input
             if not stdin_ok:
                 raise UsageError("this command cannot read standard input")
             continue

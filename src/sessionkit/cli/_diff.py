@@ -6,11 +6,16 @@ import argparse
 import json
 from typing import Any
 
-from sessionkit._rules import Rules
+from sessionkit import Rules
 from sessionkit.cli._args import add_log_options, log_reader, positive_int, rules_from_spec
 from sessionkit.cli._text import short_time, table
-from sessionkit.replay import CHANGE_KINDS, RuleComparison, SessionRef, compare_rules
-from sessionkit.replay._durations import format_duration
+from sessionkit.replay import (
+    CHANGE_KINDS,
+    RuleComparison,
+    SessionRef,
+    compare_rules,
+    format_duration,
+)
 
 __all__ = ["add_parser", "run"]
 

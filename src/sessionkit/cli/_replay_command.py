@@ -9,9 +9,9 @@ import sys
 import time
 from contextlib import ExitStack
 
-from sessionkit._rules import Rules
-from sessionkit._sessionizer import Sessionizer
-from sessionkit._tracker import Tracker
+import attrs
+
+from sessionkit import Rules, Sessionizer
 from sessionkit.cli._args import (
     UsageError,
     add_log_options,
@@ -23,14 +23,15 @@ from sessionkit.cli._progress import Progress
 from sessionkit.cli._text import table
 from sessionkit.replay import (
     AssignmentWriter,
-    ClosedIdFile,
+    Grouper,
+    LogReader,
     RejectWriter,
     Replayed,
     ReplaySummary,
     SessionWriter,
-    replay,
+    replay_records,
 )
-from sessionkit.storage import SQLiteStore
+from sessionkit.storage import ClosedIdFile, SQLiteStore, Tracker
 
 __all__ = ["add_parser", "run"]
 
@@ -85,61 +86,81 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(run=run)
 
 
+@attrs.frozen
+class _Replay:
+    """What a replay was set up with: where events go, and where each kind of outcome goes."""
+
+    reader: LogReader
+    group: Grouper
+    sessionizer: Sessionizer
+    assignments: AssignmentWriter | None
+    sessions: SessionWriter | None
+    rejects: RejectWriter | None
+
+
 def run(options: argparse.Namespace) -> int:
-    rules = rules_from_options(options)
-    reader = log_reader(options)
-    summary = ReplaySummary()
+    """Set the replay up, run it, and report."""
     with ExitStack() as stack:
-        closed_ids = None
-        if options.no_db:
-            # Closed ids go to a temporary file: memory must not grow with the log.
-            closed_ids = stack.enter_context(ClosedIdFile())
-            grouper: Sessionizer | Tracker = Sessionizer(rules, closed_sessions=closed_ids)
-        else:
-            tracker = stack.enter_context(_open_tracker(options, rules))
-            grouper = tracker
-        try:
-            assignments = (
-                stack.enter_context(AssignmentWriter(options.out)) if options.out else None
-            )
-        except ValueError as error:
-            raise UsageError(str(error)) from None
-        sessions = (
-            stack.enter_context(SessionWriter(options.sessions_out))
-            if options.sessions_out
-            else None
-        )
-        rejects = stack.enter_context(RejectWriter(options.rejects)) if options.rejects else None
-        progress = Progress(reader, sys.stderr, enabled=not options.quiet)
-        started = time.perf_counter()
-        outcomes = replay(reader, grouper, max_lateness=options.max_lateness)
-        for count, outcome in enumerate(outcomes, 1):
-            summary.add(outcome)
-            if not count % Progress.EVERY:
-                progress.tick(count)
-            if type(outcome) is Replayed:
-                if assignments is not None:
-                    assignments.write(outcome)
-                closed = outcome.assignment.closed
-                if closed:
-                    if closed_ids is not None:
-                        closed_ids.add(closed)
-                    if sessions is not None:
-                        for report in closed:
-                            sessions.closed(report)
-            elif rejects is not None:
-                rejects.write(outcome)  # type: ignore[arg-type]
-        elapsed = time.perf_counter() - started
-        progress.done()
-        if sessions is not None:
-            sessionizer = grouper.sessionizer if isinstance(grouper, Tracker) else grouper
-            sessions.still_open(sessionizer)
-    summary.lines_read = reader.lines_read
+        replay = _set_up(options, stack)
+        summary, elapsed = _loop(replay, options)
     if not summary.balanced:  # a bug, never bad input: say so loudly
         raise RuntimeError(f"lines read and outcomes disagree: {summary.to_json()}")
     if not options.quiet:
         print(_report(summary, elapsed, options))
     return 1 if options.strict and summary.rejected else 0
+
+
+def _set_up(options: argparse.Namespace, stack: ExitStack) -> _Replay:
+    """Open the input, the grouper (a Tracker on the --db file, or a Sessionizer whose closed
+    ids go to a temporary file) and the output files; ``stack`` closes them."""
+    rules = rules_from_options(options)
+    reader = log_reader(options)
+    if options.no_db:
+        # Closed ids go to a temporary file: memory must not grow with the log.
+        closed_ids = stack.enter_context(ClosedIdFile())
+        sessionizer = Sessionizer(rules, closed_sessions=closed_ids)
+        group: Grouper = sessionizer.feed_each
+    else:
+        tracker = stack.enter_context(_open_tracker(options, rules))
+        sessionizer, group = tracker.sessionizer, tracker.track_each
+    try:
+        assignments = stack.enter_context(AssignmentWriter(options.out)) if options.out else None
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    sessions = SessionWriter(options.sessions_out) if options.sessions_out else None
+    rejects = RejectWriter(options.rejects) if options.rejects else None
+    for output in (sessions, rejects):
+        if output is not None:
+            stack.enter_context(output)
+    return _Replay(reader, group, sessionizer, assignments, sessions, rejects)
+
+
+def _loop(replay: _Replay, options: argparse.Namespace) -> tuple[ReplaySummary, float]:
+    """Replay every line, writing each outcome where it goes; the summary and the seconds."""
+    summary = ReplaySummary()
+    progress = Progress(replay.reader, sys.stderr, enabled=not options.quiet)
+    started = time.perf_counter()
+    outcomes = replay_records(replay.reader, replay.group, max_lateness=options.max_lateness)
+    for count, outcome in enumerate(outcomes, 1):
+        summary.add(outcome)
+        if not count % Progress.EVERY:
+            progress.tick(count)
+        if type(outcome) is not Replayed:
+            if replay.rejects is not None:
+                replay.rejects.write(outcome)  # type: ignore[arg-type]
+            continue
+        if replay.assignments is not None:
+            replay.assignments.write(outcome)
+        if replay.sessions is not None:
+            for closed in outcome.assignment.closed:
+                replay.sessions.write(closed)
+    elapsed = time.perf_counter() - started
+    progress.done()
+    if replay.sessions is not None:
+        for session in replay.sessionizer.open_sessions():
+            replay.sessions.write(session)
+    summary.lines_read = replay.reader.lines_read
+    return summary, elapsed
 
 
 def _open_tracker(options: argparse.Namespace, rules: Rules) -> Tracker:

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from sessionkit._model import Event, Session
+from sessionkit import Event, Session
 from sessionkit.cli._args import open_readonly, positive_int, query_time
 from sessionkit.cli._text import excerpt, short_time, table
 from sessionkit.storage import SessionListing
@@ -121,18 +121,8 @@ def _events_table(items: tuple[SessionListing, ...]) -> str:
 
 
 def _listing_json(item: SessionListing) -> dict[str, Any]:
-    row = item.session
     return {
-        "session_id": row.id,
-        "scope": row.scope,
-        "explicit": row.explicit,
-        "header_id": row.header_id,
-        "started_at": row.started_at.isoformat(),
-        "last_input_at": row.last_input_at.isoformat(),
-        "event_count": row.event_count,
-        "status": row.status.value,
-        "closed_at": None if row.closed_at is None else row.closed_at.isoformat(),
-        "close_reason": None if row.close_reason is None else row.close_reason.value,
+        **item.session.to_json(),
         "event_id": item.event.id,
         "event_at": item.event.at.isoformat(),
         "initiator": {"kind": item.event.initiator.kind.value, "id": item.event.initiator.id},
@@ -180,18 +170,4 @@ def _tree_json(session: Session) -> str:
                     "output": event.output,
                 }
             )
-    return json.dumps(
-        {
-            "session_id": session.id,
-            "scope": session.scope,
-            "explicit": session.explicit,
-            "header_id": None if session.header is None else session.header.id,
-            "status": session.status.value,
-            "started_at": session.started_at.isoformat(),
-            "last_input_at": session.last_input_at.isoformat(),
-            "closed_at": None if session.closed_at is None else session.closed_at.isoformat(),
-            "close_reason": None if session.close_reason is None else session.close_reason.value,
-            "events": events,
-        },
-        indent=2,
-    )
+    return json.dumps({**session.summary.to_json(), "events": events}, indent=2)

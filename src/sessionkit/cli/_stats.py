@@ -6,11 +6,13 @@ import argparse
 import json
 import math
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
-from sessionkit._model import SessionStatus
+from sessionkit import SessionStatus
 from sessionkit.cli._args import open_readonly
-from sessionkit.cli._text import seconds, table
+from sessionkit.cli._text import table
+from sessionkit.replay import format_duration
 from sessionkit.storage import SessionQueries
 
 __all__ = ["add_parser", "collect", "percentile", "run"]
@@ -106,9 +108,14 @@ def run(options: argparse.Namespace) -> int:
     ]
     quantiles = [
         ["events per session", *(f"{per[k]:g}" for k in ("p50", "p90", "p99", "max"))],
-        ["session duration", *(seconds(duration[k]) for k in ("p50", "p90", "p99", "max"))],
+        ["session duration", *(_whole_seconds(duration[k]) for k in ("p50", "p90", "p99", "max"))],
     ]
     print(table(None, rows, right=(1,)))
     print()
     print(table(["", "p50", "p90", "p99", "max"], quantiles, right=(1, 2, 3, 4)))
     return 0
+
+
+def _whole_seconds(seconds: float) -> str:
+    """A duration to the second, as ``format_duration`` writes it: ``45s``, ``1h30m``."""
+    return format_duration(timedelta(seconds=round(seconds)))

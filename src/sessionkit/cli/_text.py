@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
-__all__ = ["excerpt", "seconds", "short_time", "table"]
+__all__ = ["excerpt", "short_time", "table"]
 
 
 def excerpt(text: str | None, width: int = 40) -> str:
@@ -19,15 +19,6 @@ def excerpt(text: str | None, width: int = 40) -> str:
 def short_time(at: datetime) -> str:
     """A time to the second, in its own offset: ``2026-03-02 09:00:00+00:00``."""
     return at.isoformat(sep=" ", timespec="seconds")
-
-
-def seconds(duration: timedelta | float) -> str:
-    """A duration in the largest fitting unit: ``45s``, ``12m``, ``3.5h``."""
-    value = duration.total_seconds() if isinstance(duration, timedelta) else duration
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
-        if value >= size:
-            return f"{value / size:.1f}{unit}".replace(".0" + unit, unit)
-    return f"{value:g}s"
 
 
 def table(

@@ -5,14 +5,16 @@ your own scripts be::
 
     reader = LogReader(["events.jsonl.gz"])
     summary = ReplaySummary()
-    for outcome in replay(reader, Sessionizer(), max_lateness=timedelta(seconds=30)):
+    grouper = Sessionizer()
+    for outcome in replay_records(reader, grouper.feed_each, max_lateness=timedelta(seconds=30)):
         summary.add(outcome)
     summary.lines_read = reader.lines_read
+
+This layer imports the core and ``sessionkit.storage``.
 """
 
 from __future__ import annotations
 
-from sessionkit.replay._closed_ids import ClosedIdFile
 from sessionkit.replay._compare import (
     CHANGE_KINDS,
     RuleComparison,
@@ -25,7 +27,7 @@ from sessionkit.replay._layout import EVENT_TYPES, KIND_NAMES, EventMapper, LogL
 from sessionkit.replay._outputs import AssignmentWriter, RejectWriter, SessionWriter
 from sessionkit.replay._readers import FORMATS, LogEvent, LogReader, RejectedLine
 from sessionkit.replay._reorder import ReorderBuffer
-from sessionkit.replay._replay import Replayed, replay
+from sessionkit.replay._replay import Grouper, Replayed, replay_records
 from sessionkit.replay._summary import ReplaySummary
 from sessionkit.replay._timestamps import EpochUnit, TimestampParser, load_zone
 
@@ -35,9 +37,9 @@ __all__ = [
     "FORMATS",
     "KIND_NAMES",
     "AssignmentWriter",
-    "ClosedIdFile",
     "EpochUnit",
     "EventMapper",
+    "Grouper",
     "LogEvent",
     "LogLayout",
     "LogReader",
@@ -56,5 +58,5 @@ __all__ = [
     "format_duration",
     "load_zone",
     "parse_duration",
-    "replay",
+    "replay_records",
 ]

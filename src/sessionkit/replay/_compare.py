@@ -7,10 +7,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from sessionkit._errors import RejectedEventError
-from sessionkit._model import Assignment, Event
-from sessionkit._rules import Rules
-from sessionkit._sessionizer import Sessionizer
+from sessionkit import Assignment, Event, RejectedEventError, Rules, Sessionizer
 from sessionkit.replay._readers import LogEvent, RejectedLine
 from sessionkit.replay._replay import in_time_order
 

@@ -14,8 +14,7 @@ from typing import Any
 
 import attrs
 
-from sessionkit._errors import LogLineError
-from sessionkit._model import Event, Participant, ParticipantKind
+from sessionkit import Event, LogLineError, Participant, ParticipantKind
 from sessionkit.replay._timestamps import TimestampParser, json_type
 
 __all__ = ["EVENT_TYPES", "KIND_NAMES", "EventMapper", "LogLayout", "RecordMapper"]

@@ -6,10 +6,9 @@ import csv
 import json
 import os
 from types import TracebackType
-from typing import IO, Any, TypeVar
+from typing import IO, TypeVar
 
-from sessionkit._model import ClosedSession
-from sessionkit._sessionizer import Sessionizer
+from sessionkit import SessionSummary
 from sessionkit.replay._readers import RejectedLine
 from sessionkit.replay._replay import Replayed
 
@@ -43,7 +42,7 @@ class _Output:
     ) -> None:
         self.close()
 
-    def _json(self, record: dict[str, Any]) -> None:
+    def _json(self, record: dict[str, object]) -> None:
         self._file.write(json.dumps(record) + "\n")
 
 
@@ -86,44 +85,12 @@ class AssignmentWriter(_Output):
 
 
 class SessionWriter(_Output):
-    """Writes one JSON line per session: each as it closes, then those still open at the end."""
+    """Writes one JSON line per session (``SessionSummary.to_json``): each as it closes, then
+    those still open at the end."""
 
-    def closed(self, report: ClosedSession) -> None:
-        """Write a session that closed."""
-        self._json(
-            {
-                "session_id": report.id,
-                "scope": report.scope,
-                "explicit": report.explicit,
-                "header_id": report.header_id,
-                "started_at": report.started_at.isoformat(),
-                "last_input_at": report.last_input_at.isoformat(),
-                "event_count": report.event_count,
-                "status": "closed",
-                "closed_at": report.closed_at.isoformat(),
-                "close_reason": report.close_reason.value,
-            }
-        )
-
-    def still_open(self, sessionizer: Sessionizer) -> None:
-        """Write the sessions that are open at the end of the replay."""
-        for item in sessionizer.snapshot()["sessions"]:
-            if item["ended_at"] is not None:
-                continue  # ended: written when it closed
-            self._json(
-                {
-                    "session_id": item["id"],
-                    "scope": item["scope"],
-                    "explicit": item["explicit"],
-                    "header_id": item["header_id"],
-                    "started_at": item["started_at"],
-                    "last_input_at": item["last_input_at"],
-                    "event_count": len(item["event_ids"]),
-                    "status": "open",
-                    "closed_at": None,
-                    "close_reason": None,
-                }
-            )
+    def write(self, summary: SessionSummary) -> None:
+        """Write one session."""
+        self._json(summary.to_json())
 
 
 class RejectWriter(_Output):

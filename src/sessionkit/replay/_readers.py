@@ -17,8 +17,7 @@ from typing import Any, BinaryIO, NamedTuple
 
 import attrs
 
-from sessionkit._errors import InvalidEventError, LogLineError
-from sessionkit._model import Event
+from sessionkit import Event, InvalidEventError, LogLineError
 from sessionkit.replay._layout import EventMapper, LogLayout, RecordMapper
 from sessionkit.replay._sources import LogFile, is_csv, open_log
 from sessionkit.replay._timestamps import TimestampParser

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sessionkit._errors import RejectedEventError
-from sessionkit._model import Assignment
-from sessionkit._sessionizer import Sessionizer
-from sessionkit._tracker import Tracker
+from sessionkit import Assignment, Event, RefusedEventError
 from sessionkit.replay._durations import format_duration
 from sessionkit.replay._readers import LogEvent, RejectedLine, raw_text
 from sessionkit.replay._reorder import ReorderBuffer
 
-__all__ = ["Replayed", "in_time_order", "replay"]
+__all__ = ["Grouper", "Replayed", "in_time_order", "replay_records"]
+
+#: What groups a batch of events: for each, its assignment or the refusal. Pass
+#: ``Sessionizer.feed_each`` (groups in memory) or ``Tracker.track_each`` (also records each
+#: batch in one transaction of a store).
+Grouper = Callable[[Sequence[Event]], Sequence["Assignment | RefusedEventError"]]
 
 
 class Replayed(NamedTuple):
@@ -25,9 +27,9 @@ class Replayed(NamedTuple):
     assignment: Assignment
 
 
-def replay(
+def replay_records(
     records: Iterable[LogEvent | RejectedLine],
-    grouper: Sessionizer | Tracker,
+    group: Grouper,
     *,
     max_lateness: timedelta = timedelta(0),
     batch_size: int = 1000,
@@ -35,17 +37,27 @@ def replay(
     """Group the events a :class:`LogReader` yields; yield one outcome per line.
 
     Events go through a :class:`ReorderBuffer` of ``max_lateness`` (an event further behind the
-    newest one seen is rejected as ``late``), then to ``grouper``: a Sessionizer, or a Tracker,
-    which records them ``batch_size`` at a time, one transaction per batch. Events the grouper
-    refuses become :class:`RejectedLine` values with the refusal's reason (``out_of_order``,
-    ``session_closed``, ...). Outcomes come in the order they are decided, not the input's:
-    rejected lines at once, events once released and grouped. Consume the iterator to the end:
-    the last events are grouped when the input ends.
+    newest one seen is rejected as ``late``), then to ``group`` ``batch_size`` at a time:
+    ``sessionizer.feed_each``, or ``tracker.track_each``, which records each batch in one
+    transaction. Events that are refused become :class:`RejectedLine` values with the refusal's
+    reason (``out_of_order``, ``session_closed``, ...). Outcomes come in the order they are
+    decided, not the input's: rejected lines at once, events once released and grouped. Consume
+    the iterator to the end: the last events are grouped when the input ends.
+
+    .. versionchanged:: 0.2.0
+       Renamed from ``replay`` (which shadowed the package); takes the grouping function.
     """
-    ordered = in_time_order(records, max_lateness)
-    if isinstance(grouper, Tracker):
-        return _tracked(ordered, grouper, batch_size)
-    return _fed(ordered, grouper)
+    batch: list[LogEvent] = []
+    for record in in_time_order(records, max_lateness):
+        if type(record) is not LogEvent:
+            yield record  # type: ignore[misc]
+            continue
+        batch.append(record)
+        if len(batch) >= batch_size:
+            yield from _grouped(batch, group)
+            batch = []
+    if batch:
+        yield from _grouped(batch, group)
 
 
 def _late(record: LogEvent, newest: datetime, max_lateness: timedelta) -> RejectedLine:
@@ -90,46 +102,12 @@ def in_time_order(
     yield from buffer.flush()
 
 
-def _rejected(record: LogEvent, error: Exception, reason: str) -> RejectedLine:
-    return RejectedLine(record.source, record.line, reason, str(error), raw_text(record.raw))
-
-
-def _fed(
-    records: Iterator[LogEvent | RejectedLine], sessionizer: Sessionizer
-) -> Iterator[Replayed | RejectedLine]:
-    feed = sessionizer.feed
-    for record in records:
-        if type(record) is not LogEvent:
-            yield record  # type: ignore[misc]
-            continue
-        try:
-            assignment = feed(record.event)
-        except RejectedEventError as error:
-            yield _rejected(record, error, error.reason)
-            continue
-        yield Replayed(record.source, record.line, assignment)
-
-
-def _tracked(
-    records: Iterator[LogEvent | RejectedLine], tracker: Tracker, batch_size: int
-) -> Iterator[Replayed | RejectedLine]:
-    batch: list[LogEvent] = []
-    for record in records:
-        if type(record) is not LogEvent:
-            yield record  # type: ignore[misc]
-            continue
-        batch.append(record)
-        if len(batch) >= batch_size:
-            yield from _track(batch, tracker)
-            batch = []
-    if batch:
-        yield from _track(batch, tracker)
-
-
-def _track(batch: list[LogEvent], tracker: Tracker) -> Iterator[Replayed | RejectedLine]:
-    outcomes = tracker.track_each(record.event for record in batch)
+def _grouped(batch: list[LogEvent], group: Grouper) -> Iterator[Replayed | RejectedLine]:
+    outcomes = group([record.event for record in batch])
     for record, outcome in zip(batch, outcomes, strict=True):
-        if isinstance(outcome, Assignment):
-            yield Replayed(record.source, record.line, outcome)
+        if isinstance(outcome, RefusedEventError):
+            yield RejectedLine(
+                record.source, record.line, outcome.reason, str(outcome), raw_text(record.raw)
+            )
         else:
-            yield _rejected(record, outcome, outcome.reason)
+            yield Replayed(record.source, record.line, outcome)

@@ -38,7 +38,7 @@ class ReplaySummary:
                 return
             self.accepted += 1
             if assignment.started:
-                if assignment.event.session_id is not None:
+                if assignment.explicit:
                     self.explicit_sessions += 1
                 else:
                     self.implicit_sessions += 1

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 from dateutil import parser as dateutil_parser
 
-from sessionkit._errors import LogLineError
+from sessionkit import LogLineError
 
 __all__ = ["EpochUnit", "TimestampParser", "json_type", "load_zone"]
 
@@ -102,7 +102,7 @@ class TimestampParser:
             if self.assume_tz is None:
                 raise LogLineError(
                     "zoneless_timestamp",
-                    f"time {value!r} has no time zone (give one, or assume one with --assume-tz)",
+                    f"time {value!r} has no time zone (give one, or set the parser's assume_tz)",
                 )
             at = at.replace(tzinfo=self.assume_tz)
         return at

@@ -1,25 +1,30 @@
-"""Stores: where a Tracker records decisions and where people query sessions.
+"""Storage: the Tracker, which records every decision of a Sessionizer, and the stores it
+records into and people query (docs/storage.md).
 
-See docs/storage.md. The names here are also importable from ``sessionkit``.
+This layer imports the core (``sessionkit``) and the standard library's ``sqlite3``.
 """
 
 from __future__ import annotations
 
+from sessionkit.storage._closed_ids import ClosedIdFile
 from sessionkit.storage._memory import MemoryStore
 from sessionkit.storage._protocols import SessionQueries, SessionRecorder, SessionStore
-from sessionkit.storage._records import Batch, Page, SessionListing, SessionRow, StoredEvent
+from sessionkit.storage._records import Batch, Page, SessionListing, StoredEvent, storage_problem
 from sessionkit.storage._sqlite import SCHEMA_VERSION, SQLiteStore
+from sessionkit.storage._tracker import Tracker
 
 __all__ = [
     "SCHEMA_VERSION",
     "Batch",
+    "ClosedIdFile",
     "MemoryStore",
     "Page",
     "SQLiteStore",
     "SessionListing",
     "SessionQueries",
     "SessionRecorder",
-    "SessionRow",
     "SessionStore",
     "StoredEvent",
+    "Tracker",
+    "storage_problem",
 ]

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-import attrs
-
-from sessionkit._model import Event, Session, SessionStatus
-from sessionkit._rules import Rules
+from sessionkit import Assignment, Event, Rules, Session, SessionStatus, SessionSummary
 from sessionkit.storage._records import (
     Batch,
     Page,
     SessionListing,
-    SessionRow,
     StoredEvent,
-    check_page_arguments,
+    check_query_arguments,
     page_of,
-    plan,
-    resume_snapshot,
     whole_session,
 )
 
@@ -47,6 +41,16 @@ def event_matches(
     return until is None or event.at < until
 
 
+class _Stored:
+    """A recorded session: its summary (as of the last batch) and its stored events."""
+
+    __slots__ = ("events", "summary")
+
+    def __init__(self, summary: SessionSummary) -> None:
+        self.summary = summary
+        self.events: list[StoredEvent] = []
+
+
 class MemoryStore:
     """Keeps everything in memory, forever (or until the object is dropped).
 
@@ -59,75 +63,84 @@ class MemoryStore:
         self._rules: Rules | None = None
         self._now: datetime | None = None
         self._events: list[StoredEvent] = []
-        self._sessions: dict[tuple[str, str], SessionRow] = {}
-        self._session_events: dict[tuple[str, str], list[StoredEvent]] = {}
+        self._sessions: dict[tuple[str, str], _Stored] = {}
         self._event_session: dict[tuple[str, str], str] = {}
 
     # -- recording ------------------------------------------------------------------------------
 
     def record(self, batch: Batch) -> None:
-        """Apply a batch; it is computed in full before anything changes."""
+        """Apply a batch (it cannot fail half-way: it only appends and replaces values)."""
         with self._lock:
-            rows = plan(batch, len(self._events) + 1)
-            for stored in rows.events:
-                key = (stored.event.scope, stored.session_id)
-                self._events.append(stored)
-                self._session_events.setdefault(key, []).append(stored)
-                self._event_session[(stored.event.scope, stored.event.id)] = stored.session_id
-            self._sessions.update(rows.new_sessions)
-            sessions = self._sessions
-            for key, growth in rows.grown.items():
-                row = sessions[key]
-                sessions[key] = attrs.evolve(
-                    row,
-                    last_input_at=growth.last_input_at,
-                    last_seq=growth.last_seq,
-                    event_count=row.event_count + growth.added,
-                )
-            for key, (closed_at, reason) in rows.closings.items():
-                sessions[key] = attrs.evolve(
-                    sessions[key],
-                    status=SessionStatus.CLOSED,
-                    closed_at=closed_at,
-                    close_reason=reason,
-                )
+            for assignment in batch.assignments:
+                self._add(assignment)
+                for closed in assignment.closed:  # a closing's summary is the final state
+                    self._sessions[(closed.scope, closed.id)].summary = closed
+            for closed in batch.closed:
+                self._sessions[(closed.scope, closed.id)].summary = closed
             self._rules = batch.rules
             self._now = batch.now
 
-    def resume_state(self) -> dict[str, Any] | None:
-        """The Sessionizer snapshot to resume from, or ``None`` when nothing was recorded."""
-        with self._lock:
-            if self._rules is None:
-                return None
-            rules, now = self._rules, self._now
-            remembered = sorted(
-                (
-                    row
-                    for row in self._sessions.values()
-                    if now is None or row.last_input_at + rules.idle_timeout > now
-                ),
-                key=lambda row: row.last_seq,
+    def _add(self, assignment: Assignment) -> None:
+        event, session_id = assignment.event, assignment.session_id
+        stored = StoredEvent(len(self._events) + 1, event, session_id, assignment.thread_parent_id)
+        key = (event.scope, session_id)
+        if assignment.started:
+            header_id = event.id if assignment.header else None
+            session = self._sessions[key] = _Stored(
+                SessionSummary(
+                    session_id,
+                    event.scope,
+                    assignment.explicit,
+                    header_id,
+                    event.at,
+                    event.at,
+                    1,
+                    SessionStatus.OPEN,
+                    None,
+                    None,
+                )
             )
-            recent = (
+        else:
+            session = self._sessions[key]
+            session.summary = session.summary._replace(
+                last_input_at=event.at, event_count=session.summary.event_count + 1
+            )
+        session.events.append(stored)
+        self._events.append(stored)
+        self._event_session[(event.scope, event.id)] = session_id
+
+    def resume_point(self) -> tuple[Rules, datetime | None] | None:
+        """The rules and time of the last batch, or ``None`` when nothing was recorded."""
+        with self._lock:
+            return None if self._rules is None else (self._rules, self._now)
+
+    def remembered_sessions(
+        self, with_input_after: datetime | None
+    ) -> list[tuple[SessionSummary, Sequence[str]]]:
+        """The sessions with input after the time, in order of their last input."""
+        with self._lock:
+            found = [
+                s
+                for s in self._sessions.values()
+                if with_input_after is None or s.summary.last_input_at > with_input_after
+            ]
+            found.sort(key=lambda s: s.events[-1].seq)
+            return [(s.summary, [e.event.id for e in s.events]) for s in found]
+
+    def recent_events(self, at_or_after: datetime | None) -> list[tuple[str, str, datetime, str]]:
+        """``(scope, user key, at, session id)`` of the events at or after the time."""
+        with self._lock:
+            return [
                 (s.event.scope, s.event.user_key, s.event.at, s.session_id)
                 for s in self._events
-                if now is None or s.event.at >= now - rules.join_window
-            )
-            return resume_snapshot(
-                rules,
-                now,
-                [
-                    (row, [s.event.id for s in self._session_events[(row.scope, row.id)]])
-                    for row in remembered
-                ],
-                recent,
-            )
+                if at_or_after is None or s.event.at >= at_or_after
+            ]
 
     def is_closed(self, session_id: str, scope: str) -> bool:
         """Whether the session is recorded and closed."""
         with self._lock:
-            row = self._sessions.get((scope, session_id))
-            return row is not None and row.status is SessionStatus.CLOSED
+            session = self._sessions.get((scope, session_id))
+            return session is not None and session.summary.status is SessionStatus.CLOSED
 
     def close(self) -> None:
         """Nothing to release."""
@@ -143,11 +156,10 @@ class MemoryStore:
     def session(self, session_id: str, scope: str = "") -> Session | None:
         """One whole session, with its events and thread tree, or ``None``."""
         with self._lock:
-            row = self._sessions.get((scope, session_id))
-            if row is None:
+            session = self._sessions.get((scope, session_id))
+            if session is None:
                 return None
-            stored = list(self._session_events[(scope, session_id)])
-        return whole_session(row, stored)
+            return whole_session(session.summary, list(session.events))
 
     def session_of(self, event_id: str, scope: str = "") -> str | None:
         """The id of the session the event was last assigned to, or ``None``."""
@@ -162,47 +174,52 @@ class MemoryStore:
         participant: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        status: SessionStatus | None = None,
+        status: SessionStatus | str | None = None,
         explicit: bool | None = None,
         only_sessions: bool = False,
         limit: int = 100,
         after: str | None = None,
     ) -> Page:
         """A page of :class:`SessionListing` rows in time order; see docs/storage.md."""
-        start = check_page_arguments(limit, after)
+        start, wanted = check_query_arguments(limit, after, status, since, until)
 
-        def session_ok(row: SessionRow) -> bool:
+        def session_ok(summary: SessionSummary) -> bool:
             return (
-                (scope is None or row.scope == scope)
-                and (status is None or row.status is status)
-                and (explicit is None or row.explicit is explicit)
+                (scope is None or summary.scope == scope)
+                and (wanted is None or summary.status is wanted)
+                and (explicit is None or summary.explicit is explicit)
             )
 
-        items: list[SessionListing] = []
+        def event_ok(stored: StoredEvent) -> bool:
+            return event_matches(stored.event, user, participant, since, until)
+
         with self._lock:
             if only_sessions:
-                rows = sorted(
-                    (r for r in self._sessions.values() if r.first_seq > start and session_ok(r)),
-                    key=lambda r: r.first_seq,
+                chosen = (
+                    s
+                    for s in self._sessions.values()
+                    if s.events[0].seq > start
+                    and session_ok(s.summary)
+                    and any(map(event_ok, s.events))
                 )
-                for row in rows:
-                    events = self._session_events[(row.scope, row.id)]
-                    if any(event_matches(s.event, user, participant, since, until) for s in events):
-                        first = events[0]
-                        items.append(
-                            SessionListing(row, first.seq, first.event, first.thread_parent_id)
-                        )
-                        if len(items) == limit + 1:
-                            break
-            else:
-                for stored in self._events[start:]:
-                    row = self._sessions[(stored.event.scope, stored.session_id)]
-                    if session_ok(row) and event_matches(
-                        stored.event, user, participant, since, until
-                    ):
-                        items.append(
-                            SessionListing(row, stored.seq, stored.event, stored.thread_parent_id)
-                        )
-                        if len(items) == limit + 1:
-                            break
+                items = [self._listing(s, s.events[0]) for s in chosen]
+                items.sort(key=lambda item: item.seq)
+                return page_of(items[: limit + 1], limit)
+            items = []
+            for stored in self._events[start:]:
+                session = self._sessions[(stored.event.scope, stored.session_id)]
+                if session_ok(session.summary) and event_ok(stored):
+                    items.append(self._listing(session, stored))
+                    if len(items) == limit + 1:
+                        break
         return page_of(items, limit)
+
+    @staticmethod
+    def _listing(session: _Stored, stored: StoredEvent) -> SessionListing:
+        return SessionListing(
+            session.summary,
+            stored.seq,
+            stored.event,
+            stored.thread_parent_id,
+            session.events[0].seq,
+        )

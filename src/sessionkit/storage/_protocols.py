@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from sessionkit._model import Session, SessionStatus
+from sessionkit import Rules, Session, SessionStatus, SessionSummary
 from sessionkit.storage._records import Batch, Page
 
 __all__ = ["SessionQueries", "SessionRecorder", "SessionStore"]
 
 
 class SessionRecorder(Protocol):
-    """What a :class:`~sessionkit.Tracker` needs: record decisions, resume, look up closed ids."""
+    """What a :class:`~sessionkit.storage.Tracker` needs: record decisions, answer the questions
+    of resuming, and look up closed ids. A recorder knows no grouping rule.
+
+    .. versionchanged:: 0.2.0
+       ``resume_state()`` became ``resume_point()``, ``remembered_sessions()`` and
+       ``recent_events()``: the core asks, the store answers.
+    """
 
     def record(self, batch: Batch) -> None:
         """Record a batch in one transaction: all of it is stored, or (on error) none of it."""
         ...
 
-    def resume_state(self) -> dict[str, Any] | None:
-        """The Sessionizer snapshot to resume from (closed ids excluded), or ``None`` if empty."""
+    def resume_point(self) -> tuple[Rules, datetime | None] | None:
+        """The rules and the time of the last recorded batch, or ``None`` for an empty store."""
+        ...
+
+    def remembered_sessions(
+        self, with_input_after: datetime | None
+    ) -> Sequence[tuple[SessionSummary, Sequence[str]]]:
+        """The sessions whose last input is after the time (all if ``None``), in order of their
+        last input, each with its event ids in feed order."""
+        ...
+
+    def recent_events(
+        self, at_or_after: datetime | None
+    ) -> Sequence[tuple[str, str, datetime, str]]:
+        """``(scope, user key, at, session id)`` of the events at or after the time (all if
+        ``None``), in feed order."""
         ...
 
     def is_closed(self, session_id: str, scope: str) -> bool:
@@ -50,7 +71,7 @@ class SessionQueries(Protocol):
         participant: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        status: SessionStatus | None = None,
+        status: SessionStatus | str | None = None,
         explicit: bool | None = None,
         only_sessions: bool = False,
         limit: int = 100,

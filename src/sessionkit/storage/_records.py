@@ -1,42 +1,36 @@
-"""What stores receive and return: batches of decisions, stored rows, pages of query results.
+"""What stores receive and return: batches of decisions, stored events, pages of query results.
 
-Both stores apply a :class:`Batch` through the same :func:`plan`, and build the Sessionizer's
-resume state with the same :func:`resume_snapshot`, so they cannot drift apart.
+The helpers here are shared by both shipped stores and know no grouping rule: what to record
+comes from the Sessionizer's assignments, and what to resume from is asked by the core
+(``Rules.resume_cutoffs`` and ``Sessionizer.resume``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import attrs
 
-from sessionkit._assembly import build_thread_tree
-from sessionkit._model import (
+from sessionkit import (
     Assignment,
-    ClosedSession,
-    CloseReason,
     Event,
+    Rules,
     Session,
     SessionStatus,
+    SessionSummary,
+    build_thread_tree,
 )
-from sessionkit._rules import Rules
-from sessionkit._sessionizer import snapshot_document, snapshot_latest, snapshot_session
 
 __all__ = [
     "Batch",
-    "Growth",
     "Page",
-    "Plan",
     "SessionListing",
-    "SessionRow",
     "StoredEvent",
-    "check_page_arguments",
+    "check_query_arguments",
     "page_of",
-    "plan",
-    "resume_snapshot",
     "storage_problem",
     "whole_session",
 ]
@@ -47,46 +41,50 @@ class Batch:
     """What one ``Tracker`` call decided, to be recorded in one transaction.
 
     ``assignments`` are the accepted events in feed order (duplicates are left out: they change
-    nothing); ``closed`` are closings reported by ``advance``; ``now`` is the Sessionizer's time
-    after the call. ``rules`` are the rules in force, which a store keeps to check on resume.
+    nothing), each with the sessions that closed at its step; ``closed`` are closings reported by
+    ``advance``; ``now`` is the Sessionizer's time after the call. ``rules`` are the rules in
+    force, which a store keeps to check on resume. A closing's :class:`~sessionkit.SessionSummary`
+    is the session's final state, the closing event included.
     """
 
     rules: Rules
     now: datetime | None
     assignments: tuple[Assignment, ...] = ()
-    closed: tuple[ClosedSession, ...] = ()
-
-
-@attrs.frozen
-class SessionRow:
-    """A stored session's summary (no events). ``first_seq`` and ``last_seq`` are the positions
-    of its first and last events in the store."""
-
-    id: str
-    scope: str
-    explicit: bool
-    header_id: str | None
-    started_at: datetime
-    last_input_at: datetime
-    status: SessionStatus
-    closed_at: datetime | None
-    close_reason: CloseReason | None
-    event_count: int
-    first_seq: int
-    last_seq: int
+    closed: tuple[SessionSummary, ...] = ()
 
 
 class StoredEvent(NamedTuple):
     """One stored event with what was decided for it.
 
     ``seq`` is its position in the store (feed order across the store's life). A named tuple:
-    one is made for every event recorded.
+    one is made for every event read back.
     """
 
     seq: int
     event: Event
     session_id: str
     thread_parent_id: str | None
+
+
+@attrs.frozen
+class SessionListing:
+    """One row of ``sessions()``: a session's summary with one of its events.
+
+    In the default view there is a row per matching event (``event`` is that event); with
+    ``only_sessions=True`` one row per session, whose ``event`` is its first event (its header
+    when it has one). ``seq`` is the event's position in the store, ``thread_parent_id`` its
+    thread parent, and ``first_seq`` the position of its session's first event.
+
+    .. versionchanged:: 0.2.0
+       ``session`` is a :class:`~sessionkit.SessionSummary` (it was a ``SessionRow``, whose
+       ``first_seq`` is now here).
+    """
+
+    session: SessionSummary
+    seq: int
+    event: Event
+    thread_parent_id: str | None
+    first_seq: int
 
 
 @attrs.frozen
@@ -100,171 +98,26 @@ class Page:
     next_after: str | None
 
 
-@attrs.frozen
-class SessionListing:
-    """One row of ``sessions()``: a session's summary with one of its events.
-
-    In the default view there is a row per matching event (``event`` is that event); with
-    ``only_sessions=True`` one row per session, whose ``event`` is its first event (its header
-    when it has one). ``seq`` is the event's position in the store.
-    """
-
-    session: SessionRow
-    seq: int
-    event: Event
-    thread_parent_id: str | None
-
-
-@attrs.define
-class Growth:
-    """What a batch adds to a session recorded before it: events, and the newest input."""
-
-    last_input_at: datetime
-    last_seq: int
-    added: int = 0
-
-
-@attrs.frozen
-class Plan:
-    """A batch turned into rows, so that a store never has to read before it writes.
-
-    ``new_sessions`` are created by the batch (with everything the batch did to them);
-    ``grown`` and ``closings`` change sessions recorded before it.
-    """
-
-    events: tuple[StoredEvent, ...]
-    new_sessions: dict[tuple[str, str], SessionRow]
-    grown: dict[tuple[str, str], Growth]
-    closings: dict[tuple[str, str], tuple[datetime, CloseReason]]
-
-
-@attrs.define
-class _Opening:
-    """A session a batch opens, as the batch goes on (frozen into a SessionRow at the end)."""
-
-    first: Event
-    id: str
-    header: bool
-    first_seq: int
-    last_input_at: datetime
-    last_seq: int
-    event_count: int = 1
-    closed: ClosedSession | None = None
-
-    def row(self) -> SessionRow:
-        closed = self.closed
-        return SessionRow(
-            id=self.id,
-            scope=self.first.scope,
-            explicit=self.first.session_id is not None,
-            header_id=self.first.id if self.header else None,
-            started_at=self.first.at,
-            last_input_at=self.last_input_at,
-            status=SessionStatus.OPEN if closed is None else SessionStatus.CLOSED,
-            closed_at=None if closed is None else closed.closed_at,
-            close_reason=None if closed is None else closed.close_reason,
-            event_count=self.event_count,
-            first_seq=self.first_seq,
-            last_seq=self.last_seq,
-        )
-
-
-def plan(batch: Batch, first_seq: int) -> Plan:
-    """Turn ``batch`` into rows, numbering its events from ``first_seq``."""
-    new: dict[tuple[str, str], _Opening] = {}
-    grown: dict[tuple[str, str], Growth] = {}
-    closings: dict[tuple[str, str], tuple[datetime, CloseReason]] = {}
-
-    def close(report: ClosedSession) -> None:
-        key = (report.scope, report.id)
-        opening = new.get(key)
-        if opening is None:
-            closings[key] = (report.closed_at, report.close_reason)
-        else:
-            opening.closed = report
-
-    events = []
-    seq = first_seq
-    for assignment in batch.assignments:
-        event = assignment.event
-        key = (event.scope, assignment.session_id)
-        for report in assignment.closed:
-            if report.close_reason is CloseReason.IDLE:
-                close(report)
-        if assignment.started:
-            new[key] = _Opening(event, assignment.session_id, assignment.header, seq, event.at, seq)
-        elif key in new:
-            opening = new[key]
-            opening.last_input_at = event.at
-            opening.event_count += 1
-            opening.last_seq = seq
-        else:
-            growth = grown.get(key)
-            if growth is None:
-                growth = grown[key] = Growth(event.at, seq)
-            growth.last_input_at = event.at
-            growth.last_seq = seq
-            growth.added += 1
-        events.append(StoredEvent(seq, event, assignment.session_id, assignment.thread_parent_id))
-        for report in assignment.closed:
-            if report.close_reason is CloseReason.ENDED:
-                close(report)
-        seq += 1
-    for report in batch.closed:
-        close(report)
-    return Plan(tuple(events), {k: o.row() for k, o in new.items()}, grown, closings)
-
-
-def resume_snapshot(
-    rules: Rules,
-    now: datetime | None,
-    remembered: Sequence[tuple[SessionRow, Sequence[str]]],
-    recent: Iterable[tuple[str, str, datetime, str]],
-) -> dict[str, Any]:
-    """The Sessionizer snapshot a store resumes from (closed ids stay in the store).
-
-    ``remembered``: the sessions whose horizon is after ``now``, with their event ids in feed
-    order, ordered by their last event. ``recent``: ``(scope, user key, at, session id)`` of the
-    events within one join window of ``now``, in feed order; the last one per user key is its
-    latest event, kept when its session is open.
-    """
-    open_ids = {(row.scope, row.id) for row, _ in remembered if row.status is SessionStatus.OPEN}
-    latest: dict[tuple[str, str], tuple[datetime, str]] = {}
-    for scope, user_key, at, session_id in recent:
-        latest[(scope, user_key)] = (at, session_id)
-    return snapshot_document(
-        rules,
-        now,
-        [
-            snapshot_session(
-                row.id,
-                row.scope,
-                row.explicit,
-                row.header_id,
-                row.started_at,
-                row.last_input_at,
-                row.closed_at if row.close_reason is CloseReason.ENDED else None,
-                event_ids,
-            )
-            for row, event_ids in remembered
-        ],
-        [
-            snapshot_latest(scope, user_key, at, session_id)
-            for (scope, user_key), (at, session_id) in sorted(latest.items())
-            if (scope, session_id) in open_ids
-        ],
-    )
-
-
-def check_page_arguments(limit: int, after: str | None) -> int:
-    """Validate ``limit`` and ``after``; return the position to start after."""
+def check_query_arguments(
+    limit: int, after: str | None, status: SessionStatus | str | None, *times: datetime | None
+) -> tuple[int, SessionStatus | None]:
+    """Validate the arguments of ``sessions()``; return the position to start after and the
+    status as the enum (its value is accepted too). Raises :class:`ValueError` naming the
+    argument."""
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"limit must be a whole number of at least 1, not {limit!r}")
+    for at in times:
+        if at is not None and (not isinstance(at, datetime) or at.utcoffset() is None):
+            raise ValueError(f"since and until must be timezone-aware datetimes, not {at!r}")
+    try:
+        status = None if status is None else SessionStatus(status)
+    except ValueError:
+        raise ValueError(f"status must be 'open' or 'closed', not {status!r}") from None
     if after is None:
-        return 0
+        return 0, status
     if not isinstance(after, str) or not after.isascii() or not after.isdigit():
         raise ValueError(f"after must be a cursor returned by a previous page, not {after!r}")
-    return int(after)
+    return int(after), status
 
 
 def page_of(items: Sequence[SessionListing], limit: int) -> Page:
@@ -278,20 +131,13 @@ def page_of(items: Sequence[SessionListing], limit: int) -> Page:
     return Page(tuple(items[:limit]), str(items[limit - 1].seq))
 
 
-def whole_session(row: SessionRow, stored: Sequence[StoredEvent]) -> Session:
-    """A :class:`~sessionkit.Session` from a stored row and its stored events (feed order)."""
+def whole_session(summary: SessionSummary, stored: Sequence[StoredEvent]) -> Session:
+    """A :class:`~sessionkit.Session` from a stored summary and its stored events (feed order)."""
     events = tuple(s.event for s in stored)
     return Session(
-        id=row.id,
-        scope=row.scope,
-        explicit=row.explicit,
-        header=events[0] if row.header_id is not None else None,
+        summary=summary,
+        header=events[0] if summary.header_id is not None else None,
         events=events,
-        started_at=row.started_at,
-        last_input_at=row.last_input_at,
-        status=row.status,
-        closed_at=row.closed_at,
-        close_reason=row.close_reason,
         roots=build_thread_tree(events, [s.thread_parent_id for s in stored]),
     )
 

@@ -12,29 +12,28 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
-from sessionkit._bloom import KeyFilter
-from sessionkit._errors import IncompatibleStoreError, StoreError
-from sessionkit._model import (
+from sessionkit import (
+    Assignment,
     CloseReason,
     Event,
+    IncompatibleStoreError,
     Participant,
     ParticipantKind,
+    Rules,
     Session,
     SessionStatus,
+    SessionSummary,
+    StoreError,
 )
-from sessionkit._rules import Rules
-from sessionkit._sessionizer import _rules_from_json, _rules_to_json
+from sessionkit.storage._bloom import KeyFilter
 from sessionkit.storage._lock import WriterLock
 from sessionkit.storage._records import (
     Batch,
     Page,
     SessionListing,
-    SessionRow,
     StoredEvent,
-    check_page_arguments,
+    check_query_arguments,
     page_of,
-    plan,
-    resume_snapshot,
     whole_session,
 )
 
@@ -182,10 +181,10 @@ class SQLiteStore:
                 self._writer_lock.release()
             raise
         self._next_seq = self._scalar("SELECT coalesce(max(seq), 0) + 1 FROM events")
-        # The sessions that may still take events (the open ones): (scope, id) -> their num
-        # followed by the user keys already recorded in session_users.
-        self._open: dict[tuple[str, str], list[Any]] = {
-            (scope, id): [num]
+        # The sessions that may still take events (the open ones): (scope, id) -> their num and
+        # the user keys already recorded in session_users for it.
+        self._open: dict[tuple[str, str], tuple[int, set[str]]] = {
+            (scope, id): (num, set())
             for num, scope, id in self._db.execute(
                 "SELECT num, scope, id FROM sessions WHERE status = 'open'"
             )
@@ -197,12 +196,12 @@ class SQLiteStore:
             self._recorded = KeyFilter()
             for scope, id in self._db.execute("SELECT scope, id FROM sessions"):
                 self._recorded.add(scope, id)
-        nums = {entry[0]: entry for entry in self._open.values()}
+        users = dict(self._open.values())
         for num, user_key in self._db.execute(
             "SELECT u.num, u.user_key FROM sessions s JOIN session_users u ON u.num = s.num "
             "WHERE s.status = 'open'"
         ):
-            nums[num].append(user_key)
+            users[num].add(user_key)
 
     def _connect(self, in_memory: bool) -> sqlite3.Connection:
         try:
@@ -301,111 +300,124 @@ class SQLiteStore:
             self._record(batch)
 
     def _record(self, batch: Batch) -> None:
-        rows = plan(batch, self._next_seq)
-        opened: dict[tuple[str, str], list[Any]] = {
-            key: [row.first_seq] for key, row in rows.new_sessions.items()
-        }
         known = self._open
+        opened: dict[tuple[str, str], tuple[int, set[str]]] = {}
+        joined: dict[tuple[str, str], set[str]] = {}  # user keys new to a known session
+        sessions: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
         users: list[tuple[str, int]] = []
-        joined: dict[tuple[tuple[str, str], str], None] = {}  # (session key, user key), in order
-        for stored in rows.events:
-            key = (stored.event.scope, stored.session_id)
-            entry = opened.get(key) or known[key]
-            user_key = stored.event.user_key
-            if user_key not in entry and (key, user_key) not in joined:  # entry[0] is an int
-                users.append((user_key, entry[0]))
-                joined[(key, user_key)] = None
-            events.append(_event_values(stored, entry[0]))
+        closings = list(batch.closed)
+        seq = self._next_seq
+        for assignment in batch.assignments:
+            event = assignment.event
+            key = (event.scope, assignment.session_id)
+            recorded: set[str] | tuple[()] = ()  # user keys already in session_users
+            if assignment.started:
+                num, new_users = opened[key] = (seq, set())
+                sessions.append(_session_values(seq, assignment))
+            elif key in opened:
+                num, new_users = opened[key]
+            else:
+                num, recorded = known[key]
+                new_users = joined.setdefault(key, set())
+            user_key = event.user_key
+            if user_key not in recorded and user_key not in new_users:
+                new_users.add(user_key)
+                users.append((user_key, num))
+            events.append(_event_values(seq, num, assignment))
+            closings += assignment.closed
+            seq += 1
+        self._write(batch, sessions, events, users, closings)
+        # Committed: now the cached view of open sessions may follow.
+        self._next_seq = seq
+        for key, keys in joined.items():
+            known[key][1].update(keys)
+        known.update(opened)
+        for key in opened:
+            if self._recorded is not None:
+                self._recorded.add(*key)
+        for closed in closings:
+            known.pop((closed.scope, closed.id), None)
+
+    def _write(
+        self,
+        batch: Batch,
+        sessions: list[tuple[Any, ...]],
+        events: list[tuple[Any, ...]],
+        users: list[tuple[str, int]],
+        closings: list[SessionSummary],
+    ) -> None:
+        """Write a batch's rows in one transaction."""
         with self._transaction():
-            self._db.executemany(
-                _SESSION_INSERT, [_session_values(row) for row in rows.new_sessions.values()]
-            )
+            self._db.executemany(_SESSION_INSERT, sessions)
             self._db.executemany(_EVENT_INSERT, events)
             self._db.executemany("INSERT INTO session_users (user_key, num) VALUES (?, ?)", users)
             self._db.executemany(
                 "UPDATE sessions SET status = ?, closed_us = ?, closed_offset = ?, "
                 "close_reason = ? WHERE scope = ? AND id = ?",
-                [
-                    (SessionStatus.CLOSED.value, _us(at), _offset(at), reason.value, *key)
-                    for key, (at, reason) in rows.closings.items()
-                ],
+                [_closing_values(closed) for closed in closings],
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                 [
-                    ("rules", json.dumps(_rules_to_json(batch.rules), sort_keys=True)),
+                    ("rules", json.dumps(batch.rules.to_json(), sort_keys=True)),
                     ("now", "" if batch.now is None else batch.now.isoformat()),
                 ],
             )
-        # Committed: now the cached view of open sessions may follow.
-        self._next_seq += len(rows.events)
-        known.update(opened)
-        for key, user_key in joined:
-            known[key].append(user_key)
-        for key, row in rows.new_sessions.items():
-            if self._recorded is not None:
-                self._recorded.add(*key)
-            if row.status is SessionStatus.CLOSED:
-                del known[key]
-        for key in rows.closings:
-            known.pop(key, None)
 
     def stored_rules(self) -> Rules | None:
         """The rules the recorded data was grouped under, or ``None`` for an empty store."""
         with self._lock:
             text = self._meta("rules")
-        return None if text is None else _rules_from_json(json.loads(text))
+        return None if text is None else Rules.from_json(json.loads(text))
 
-    def resume_state(self) -> dict[str, Any] | None:
-        """The Sessionizer snapshot to resume from, or ``None`` when nothing was recorded."""
+    def resume_point(self) -> tuple[Rules, datetime | None] | None:
+        """The rules and time of the last batch, or ``None`` when nothing was recorded."""
         with self._lock:
             rules = self.stored_rules()
             if rules is None:
                 return None
             now_text = self._meta("now")
-            now = datetime.fromisoformat(now_text) if now_text else None
-            # Events are stored in time order, so "since a time" is "after a seq": scan back
-            # from the newest event to the last one at or before each floor.
-            now_us = _us(now) if now is not None else 0
-            idle_floor = now_us - rules.idle_timeout // _US  # remembered: last input after it
-            window_floor = now_us - rules.join_window // _US  # recent: at or after it
-            remembered_after = recent_after = None
-            for seq, at_us in self._db.execute("SELECT seq, at_us FROM events ORDER BY seq DESC"):
-                if recent_after is None and at_us < window_floor:
-                    recent_after = seq
-                if remembered_after is None and at_us <= idle_floor:
-                    remembered_after = seq
-                if recent_after is not None and remembered_after is not None:
-                    break
-            # Remembered sessions: those with an event after the idle floor.
-            remembered = "SELECT DISTINCT session_num FROM events WHERE seq > ?"
-            after = (remembered_after or 0,)
-            rows = [
-                _session_from(r)
-                for r in self._db.execute(
-                    f"SELECT {_SESSION_COLUMNS} FROM session_rows WHERE num IN ({remembered}) "
-                    "ORDER BY last_seq",
-                    after,
-                )
-            ]
-            by_num: dict[int, list[str]] = {row.first_seq: [] for row in rows}
+        return rules, datetime.fromisoformat(now_text) if now_text else None
+
+    def remembered_sessions(
+        self, with_input_after: datetime | None
+    ) -> list[tuple[SessionSummary, Sequence[str]]]:
+        """The sessions with input after the time, in order of their last input."""
+        with self._lock:
+            first = (
+                1
+                if with_input_after is None
+                else self._first_seq_at_or_after(_us(with_input_after) + 1)
+            )
+            # Events are stored in time order: the sessions with an event from ``first`` on.
+            remembered = "SELECT DISTINCT session_num FROM events WHERE seq >= ?"
+            rows = self._db.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM session_rows WHERE num IN ({remembered}) "
+                "ORDER BY last_seq",
+                (first,),
+            ).fetchall()
+            ids: dict[int, list[str]] = {row[0]: [] for row in rows}
             for num, event_id in self._db.execute(
                 f"SELECT session_num, id FROM events WHERE session_num IN ({remembered}) "
                 "ORDER BY seq",
-                after,
+                (first,),
             ):
-                by_num[num].append(event_id)
-            ids = {(row.scope, row.id): by_num[row.first_seq] for row in rows}
-            recent = [
+                ids[num].append(event_id)
+        return [(_session_from(row), ids[row[0]]) for row in rows]
+
+    def recent_events(self, at_or_after: datetime | None) -> list[tuple[str, str, datetime, str]]:
+        """``(scope, user key, at, session id)`` of the events at or after the time."""
+        with self._lock:
+            first = 1 if at_or_after is None else self._first_seq_at_or_after(_us(at_or_after))
+            return [
                 (scope, user_key, _time(at_us, offset), session_id)
                 for scope, user_key, at_us, offset, session_id in self._db.execute(
                     "SELECT e.scope, e.user_key, e.at_us, e.at_offset, s.id FROM events e "
-                    "JOIN sessions s ON s.num = e.session_num WHERE e.seq > ? ORDER BY e.seq",
-                    (recent_after or 0,),
+                    "JOIN sessions s ON s.num = e.session_num WHERE e.seq >= ? ORDER BY e.seq",
+                    (first,),
                 )
             ]
-        return resume_snapshot(rules, now, [(r, ids[(r.scope, r.id)]) for r in rows], recent)
 
     def is_closed(self, session_id: str, scope: str) -> bool:
         """Whether the session is recorded and closed."""
@@ -431,7 +443,7 @@ class SQLiteStore:
                 high = middle
         return int(low)
 
-    def _row_by_num(self, num: int) -> SessionRow:
+    def _row_by_num(self, num: int) -> SessionSummary:
         found = self._db.execute(
             f"SELECT {_SESSION_COLUMNS} FROM session_rows WHERE num = ?", (num,)
         ).fetchone()
@@ -473,14 +485,14 @@ class SQLiteStore:
         participant: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        status: SessionStatus | None = None,
+        status: SessionStatus | str | None = None,
         explicit: bool | None = None,
         only_sessions: bool = False,
         limit: int = 100,
         after: str | None = None,
     ) -> Page:
         """A page of :class:`SessionListing` rows in time order; see docs/storage.md."""
-        start = check_page_arguments(limit, after)
+        start, status = check_query_arguments(limit, after, status, since, until)
         session_where: list[str] = ["1"]
         session_args: list[Any] = []
         if scope is not None:
@@ -535,59 +547,73 @@ class SQLiteStore:
             found = self._db.execute(sql, args).fetchall()
         items = []
         for r in found:
-            row = _session_from(r[:_S_WIDTH])
-            stored = _stored_from(r[_S_WIDTH:], row.id)
-            items.append(SessionListing(row, stored.seq, stored.event, stored.thread_parent_id))
+            summary = _session_from(r[:_S_WIDTH])
+            stored = _stored_from(r[_S_WIDTH:], summary.id)
+            items.append(
+                SessionListing(summary, stored.seq, stored.event, stored.thread_parent_id, r[0])
+            )
         return page_of(items, limit)
 
 
-def _session_values(row: SessionRow) -> tuple[Any, ...]:
-    closed = row.closed_at
+def _session_values(num: int, assignment: Assignment) -> tuple[Any, ...]:
+    """The ``sessions`` row of a session that ``assignment`` starts (open; closings update it)."""
+    event = assignment.event
     return (
-        row.first_seq,
-        row.scope,
-        row.id,
-        int(row.explicit),
-        row.header_id,
-        _us(row.started_at),
-        _offset(row.started_at),
-        row.status.value,
-        None if closed is None else _us(closed),
-        None if closed is None else _offset(closed),
-        None if row.close_reason is None else row.close_reason.value,
+        num,
+        event.scope,
+        assignment.session_id,
+        int(assignment.explicit),
+        event.id if assignment.header else None,
+        _us(event.at),
+        _offset(event.at),
+        SessionStatus.OPEN.value,
+        None,
+        None,
+        None,
     )
 
 
-def _session_from(r: Sequence[Any]) -> SessionRow:
-    """A :class:`SessionRow` from a ``session_rows`` row (``_SESSION_COLUMNS``)."""
-    return SessionRow(
-        id=r[2],
-        scope=r[1],
-        explicit=bool(r[3]),
-        header_id=r[4],
-        started_at=_time(r[5], r[6]),
-        last_input_at=_time(r[12], r[13]),
-        status=SessionStatus(r[7]),
-        closed_at=None if r[8] is None else _time(r[8], r[9]),
-        close_reason=None if r[10] is None else CloseReason(r[10]),
-        event_count=r[14],
-        first_seq=r[0],
-        last_seq=r[11],
+def _closing_values(closed: SessionSummary) -> tuple[Any, ...]:
+    at = closed.closed_at
+    assert at is not None and closed.close_reason is not None  # a closing
+    return (
+        closed.status.value,
+        _us(at),
+        _offset(at),
+        closed.close_reason.value,
+        closed.scope,
+        closed.id,
     )
 
 
-def _event_values(stored: StoredEvent, session_num: int) -> tuple[Any, ...]:
-    e = stored.event
+def _session_from(r: Sequence[Any]) -> SessionSummary:
+    """A :class:`SessionSummary` from a ``session_rows`` row (``_SESSION_COLUMNS``)."""
+    return SessionSummary(
+        r[2],
+        r[1],
+        bool(r[3]),
+        r[4],
+        _time(r[5], r[6]),
+        _time(r[12], r[13]),
+        r[14],
+        SessionStatus(r[7]),
+        None if r[8] is None else _time(r[8], r[9]),
+        None if r[10] is None else CloseReason(r[10]),
+    )
+
+
+def _event_values(seq: int, session_num: int, assignment: Assignment) -> tuple[Any, ...]:
+    e = assignment.event
     at = e.at
     offset = at.utcoffset()
     target = e.target
     metadata = e.metadata
     return (
-        stored.seq,
+        seq,
         session_num,
         e.scope,
         e.id,
-        stored.thread_parent_id,
+        assignment.thread_parent_id,
         (at - _EPOCH) // _US,
         0 if not offset else offset // _ONE_SECOND,
         _KIND_VALUES[e.initiator.kind],

@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sessionkit._errors import RejectedEventError
-from sessionkit._model import Assignment, Event
-from sessionkit._rules import Rules
-from sessionkit._sessionizer import Sessionizer
+from sessionkit import Assignment, Event, RejectedEventError, Rules, Sessionizer
 
 __all__ = ["assert_sessions"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
-from sessionkit._model import Event, Participant, ParticipantKind
+from sessionkit import Event, Participant, ParticipantKind
 
 __all__ = ["START", "Conversation"]
 

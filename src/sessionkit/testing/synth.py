@@ -1,6 +1,6 @@
 """A deterministic generator of large, realistic logs in the default layout.
 
-    python -m sessionkit.synth --events 1000000 --users 10000 --seed 1 > events.jsonl
+    python -m sessionkit.testing.synth --events 1000000 --users 10000 --seed 1 > events.jsonl
 
 Users talk to a support agent that plans with an LLM, calls tools and reads memory; some
 conversations carry a session id (and some of those end with ``session_end``), some users call an
@@ -227,9 +227,9 @@ def generate(events: int, users: int, seed: int) -> Iterator[_Record]:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """``python -m sessionkit.synth``: write a log to standard output (or ``--out``)."""
+    """``python -m sessionkit.testing.synth``: write a log to standard output (or ``--out``)."""
     parser = argparse.ArgumentParser(
-        prog="python -m sessionkit.synth",
+        prog="python -m sessionkit.testing.synth",
         description="Write a large, realistic log in the default layout (JSON Lines), "
         "the same for the same arguments.",
     )

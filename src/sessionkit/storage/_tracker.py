@@ -7,10 +7,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from types import TracebackType
 
-from sessionkit._errors import IncompatibleStoreError, RejectedEventError, UnstorableEventError
-from sessionkit._model import Assignment, ClosedSession, Event
-from sessionkit._rules import Rules
-from sessionkit._sessionizer import Sessionizer
+from sessionkit import (
+    Assignment,
+    Event,
+    IncompatibleStoreError,
+    RefusedEventError,
+    Rules,
+    Sessionizer,
+    SessionSummary,
+    UnstorableEventError,
+)
 from sessionkit.storage._protocols import SessionRecorder
 from sessionkit.storage._records import Batch, storage_problem
 
@@ -18,7 +24,8 @@ __all__ = ["Tracker"]
 
 
 class _ClosedInStore:
-    """Closed ids for the Sessionizer: the store's, plus those closed in the batch being built."""
+    """The Tracker's closed-session index: the store's closed ids, plus those closed in the
+    batch being built (the store learns them when the batch commits)."""
 
     def __init__(self, store: SessionRecorder) -> None:
         self.store = store
@@ -27,8 +34,8 @@ class _ClosedInStore:
     def is_closed(self, session_id: str, scope: str) -> bool:
         return (scope, session_id) in self.pending or self.store.is_closed(session_id, scope)
 
-    def add(self, closed: Iterable[ClosedSession]) -> None:
-        self.pending.update((report.scope, report.id) for report in closed)
+    def add(self, session_id: str, scope: str) -> None:
+        self.pending.add((scope, session_id))
 
 
 class Tracker:
@@ -36,10 +43,11 @@ class Tracker:
 
     Opening a Tracker on a store that holds data resumes exactly where the last one stopped
     (its rules must be the store's: :class:`~sessionkit.IncompatibleStoreError` otherwise).
-    Each :meth:`track`, :meth:`track_many` and :meth:`advance` call commits its events, the
-    session changes and everything needed to resume in one transaction of the store: after a
-    crash an event is either fully recorded (feeding it again is a duplicate) or not at all.
-    Closed session ids live in the store, not in memory. Safe to call from several threads.
+    Each :meth:`track`, :meth:`track_many`, :meth:`track_each` and :meth:`advance` call commits
+    its events, the session changes and everything needed to resume in one transaction of the
+    store: after a crash an event is either fully recorded (feeding it again is a duplicate) or
+    not at all. Closed session ids live in the store, not in memory. Safe to call from several
+    threads.
     """
 
     def __init__(self, store: SessionRecorder, rules: Rules | None = None) -> None:
@@ -49,16 +57,25 @@ class Tracker:
         self._sessionizer = self._resume(rules)
 
     def _resume(self, rules: Rules | None) -> Sessionizer:
-        state = self._store.resume_state()
-        if state is None:
+        """A Sessionizer in the state the store's records leave it in."""
+        self._closed.pending.clear()
+        point = self._store.resume_point()
+        if point is None:
             return Sessionizer(rules, closed_sessions=self._closed)
-        sessionizer = Sessionizer.restore(state, closed_sessions=self._closed)
-        if rules is not None and rules != sessionizer.rules:
+        stored_rules, now = point
+        if rules is not None and rules != stored_rules:
             raise IncompatibleStoreError(
-                f"the store was written under {sessionizer.rules!r}, not {rules!r}; "
+                f"the store was written under {stored_rules!r}, not {rules!r}; "
                 "open it with the same rules (or start a new store)"
             )
-        return sessionizer
+        cutoffs = stored_rules.resume_cutoffs(now)
+        return Sessionizer.resume(
+            stored_rules,
+            now,
+            self._store.remembered_sessions(cutoffs.sessions_with_input_after),
+            self._store.recent_events(cutoffs.events_at_or_after),
+            closed_sessions=self._closed,
+        )
 
     @property
     def store(self) -> SessionRecorder:
@@ -86,14 +103,11 @@ class Tracker:
         after it are not looked at. Call again with the rest to go on.
         """
         results = self._track(events, stop_at_refusal=True)
-        last = results[-1] if results else None
-        if isinstance(last, (RejectedEventError, UnstorableEventError)):
-            raise last
+        if results and isinstance(results[-1], RefusedEventError):
+            raise results[-1]
         return results  # type: ignore[return-value]
 
-    def track_each(
-        self, events: Iterable[Event]
-    ) -> list[Assignment | RejectedEventError | UnstorableEventError]:
+    def track_each(self, events: Iterable[Event]) -> list[Assignment | RefusedEventError]:
         """Group and record events in order, in one transaction, going past refused ones.
 
         Returns, for each event, its assignment or the error that refused it (with ``index``
@@ -104,58 +118,49 @@ class Tracker:
 
     def _track(
         self, events: Iterable[Event], *, stop_at_refusal: bool
-    ) -> list[Assignment | RejectedEventError | UnstorableEventError]:
+    ) -> list[Assignment | RefusedEventError]:
         with self._lock:
-            results: list[Assignment | RejectedEventError | UnstorableEventError] = []
+            results: list[Assignment | RefusedEventError] = []
             accepted: list[Assignment] = []
+            feed = self._sessionizer.feed
             try:
                 for index, event in enumerate(events):
-                    problem = storage_problem(event)
-                    if problem is not None:
-                        unstorable = UnstorableEventError(event, problem)
-                        unstorable.index = index
-                        results.append(unstorable)
-                        if stop_at_refusal:
-                            break
-                        continue
                     try:
-                        assignment = self._sessionizer.feed(event)
-                    except RejectedEventError as error:
-                        error.index = index
-                        results.append(error)
+                        problem = storage_problem(event)
+                        if problem is not None:
+                            raise UnstorableEventError(event, problem, index=index)
+                        assignment = feed(event)
+                    except RefusedEventError as error:
+                        results.append(error if error.index == index else error.at_index(index))
                         if stop_at_refusal:
                             break
                         continue
                     results.append(assignment)
                     if not assignment.duplicate:
                         accepted.append(assignment)
-                    if assignment.closed:
-                        self._closed.add(assignment.closed)
-                if accepted:
-                    self._store.record(
-                        Batch(self._sessionizer.rules, self._sessionizer.now, tuple(accepted))
-                    )
-            except BaseException:  # the store failed, or the feeding was interrupted
-                self._resync()
+            except BaseException:  # interrupted half-way: forget what was not recorded
+                self._sessionizer = self._resume(self._sessionizer.rules)
                 raise
-            finally:
-                self._closed.pending.clear()
+            if accepted:
+                self._record(Batch(self._sessionizer.rules, self._sessionizer.now, tuple(accepted)))
         return results
 
-    def advance(self, now: datetime) -> tuple[ClosedSession, ...]:
+    def advance(self, now: datetime) -> tuple[SessionSummary, ...]:
         """Move time forward, record the sessions that went idle, and return them."""
         with self._lock:
             closed = self._sessionizer.advance(now)
-            try:
-                self._store.record(Batch(self._sessionizer.rules, now, closed=closed))
-            except BaseException:
-                self._resync()
-                raise
+            self._record(Batch(self._sessionizer.rules, now, closed=closed))
             return closed
 
-    def _resync(self) -> None:
-        """Go back to what the store holds: memory must never run ahead of it."""
-        self._sessionizer = self._resume(self._sessionizer.rules)
+    def _record(self, batch: Batch) -> None:
+        """Commit a batch; if the store fails, go back to what it holds (memory must never run
+        ahead of the store) and raise."""
+        try:
+            self._store.record(batch)
+        except BaseException:
+            self._sessionizer = self._resume(self._sessionizer.rules)
+            raise
+        self._closed.pending.clear()
 
     def close(self) -> None:
         """Close the store (releasing its writer lock)."""

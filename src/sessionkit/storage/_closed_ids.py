@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable
 from types import TracebackType
 
-from sessionkit._bloom import KeyFilter
-from sessionkit._model import ClosedSession
+from sessionkit.storage._bloom import KeyFilter
 
 __all__ = ["ClosedIdFile"]
 
@@ -19,9 +17,13 @@ class ClosedIdFile:
 
     A Sessionizer must refuse the id of a closed session for good (rule 3), so without a store
     it holds one id per closed session: memory that grows with the log. Give it this index
-    instead (``Sessionizer(closed_sessions=index)``) and :meth:`add` every reported closing;
-    memory then holds only the last ``FLUSH`` closings, and a Bloom filter of fixed size that
-    answers most look-ups (nearly all are for new ids, never closed) without the file.
+    instead (``Sessionizer(closed_sessions=index)``); memory then holds only the last ``FLUSH``
+    closings, and a Bloom filter of fixed size that answers most look-ups (nearly all are for
+    new ids, never closed) without the file.
+
+    .. versionchanged:: 0.2.0
+       Moved from ``sessionkit.replay`` to ``sessionkit.storage``; ``add`` takes one id, and the
+       Sessionizer calls it.
     """
 
     #: Closings held in memory before they are written to the file.
@@ -38,11 +40,10 @@ class ClosedIdFile:
         self._pending: set[tuple[str, str]] = set()
         self._filter = KeyFilter()
 
-    def add(self, closed: Iterable[ClosedSession]) -> None:
-        """Remember closings (as ``Assignment.closed`` and ``Sessionizer.advance`` report them)."""
-        for report in closed:
-            self._pending.add((report.scope, report.id))
-            self._filter.add(report.scope, report.id)
+    def add(self, session_id: str, scope: str) -> None:
+        """Remember that a session closed."""
+        self._pending.add((scope, session_id))
+        self._filter.add(scope, session_id)
         if len(self._pending) >= self.FLUSH:
             with self._db:
                 self._db.executemany("INSERT OR IGNORE INTO closed VALUES (?, ?)", self._pending)
