@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sessionkit import Rules, Sessionizer, sessionize
+from sessionkit import Rules, Sessionizer
 from sessionkit.replay import (
+    LogEvent,
     LogReader,
     RejectedLine,
     ReorderBuffer,
@@ -25,6 +26,7 @@ from sessionkit.replay import (
 from sessionkit.storage import ClosedIdFile, SQLiteStore, Tracker
 
 from .helpers import T0, US
+from .reference import ReferenceModel
 
 SECOND = timedelta(seconds=1)
 
@@ -141,11 +143,10 @@ class TestReplay:
         exactly = line("a", 0)
         beyond = json.dumps({**json.loads(line("c", 0)), "timestamp": (T0 - US).isoformat()})
         outcomes, _ = run(reader(newest, exactly, beyond), lateness=30)
-        assert [
-            (o.assignment.event.id if isinstance(o, Replayed) else o.reason) for o in outcomes
-        ] == ["a", "late", "b"]  # a is at the watermark: released at once
-        late = outcomes[1]
-        assert isinstance(late, RejectedLine)
+        grouped = [o.assignment.event.id for o in outcomes if isinstance(o, Replayed)]
+        assert grouped == ["a", "b"]  # a is at the watermark: released, before b
+        (late,) = [o for o in outcomes if isinstance(o, RejectedLine)]
+        assert late.reason == "late"
         assert (late.line, "30s" in late.detail) == (3, True)
 
     def test_refusals_of_the_rules_are_rejected_lines(self) -> None:
@@ -186,14 +187,21 @@ class TestReplay:
             outcomes, _ = run(reader(line("q0", 50), line("q2", 101)), tracker)
         assert [getattr(o, "reason", "ok") for o in outcomes] == ["out_of_order", "ok"]
 
-    def test_the_grouping_equals_sessionize(self) -> None:
-        """Replaying the lines groups their events as sessionize does."""
+    def test_the_grouping_is_the_reference_models(self) -> None:
+        """Replaying lines groups their events as the plain model of the rules does."""
         lines = [line(f"q{i}", i * 30, user=f"u{i % 2}") for i in range(12)]
+        lines += [line("r1", 400, user="u0", parent_event_id="q3"), line("q3", 401), "{broken"]
         outcomes, _ = run(reader(*lines))
-        events = [o.assignment.event for o in outcomes if isinstance(o, Replayed)]
-        expected = {e.id: s.id for s in sessionize(events) for e in s.events}
-        got = {o.assignment.event.id: o.assignment.session_id for o in outcomes}  # type: ignore[union-attr]
-        assert got == expected
+        model = ReferenceModel(Rules())
+        expected = {}
+        for record in reader(*lines):
+            if isinstance(record, LogEvent):
+                outcome = model.feed(record.event)
+                expected[record.line] = outcome.session_id if outcome.kind != "rejected" else None
+        got = {
+            o.line: o.assignment.session_id if isinstance(o, Replayed) else None for o in outcomes
+        }
+        assert got == {**expected, 15: None}  # the broken line is rejected by the reader
 
 
 # Lines made of valid records, mutated: cut short, bytes flipped, fields dropped or retyped.
@@ -290,7 +298,7 @@ def test_closed_ids_in_a_file_are_refused_for_good() -> None:
     """Without a store, closed ids live in a temporary file; an id closed long ago (forgotten
     by the Sessionizer, written to the file) is still refused; the file goes on close."""
     with ClosedIdFile() as closed_ids:
-        closed_ids.FLUSH = 2
+        closed_ids.FLUSH = 3
         sessionizer = Sessionizer(closed_sessions=closed_ids)
         log = [line(f"q{i}", i * 100, session_id=f"s{i}") for i in range(3)]
         log += [line("tick", 200_000, user="bob"), line("again", 200_001, session_id="s0")]

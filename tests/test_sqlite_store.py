@@ -95,8 +95,8 @@ class TestWriterLock:
                 [
                     sys.executable,
                     "-c",
-                    "import sys, sessionkit\n"
-                    "try:\n    sessionkit.SQLiteStore(sys.argv[1])\n"
+                    "import sys, sessionkit.storage\n"
+                    "try:\n    sessionkit.storage.SQLiteStore(sys.argv[1])\n"
                     "except sessionkit.StoreLockedError:\n    sys.exit(3)\n",
                     str(path),
                 ],
@@ -125,8 +125,8 @@ class TestWriterLock:
         """Another process opened read-only queries the file while this writer keeps it."""
         path = tmp_path / "s.db"
         reader = (
-            "import sys, sessionkit\n"
-            "store = sessionkit.SQLiteStore(sys.argv[1], readonly=True)\n"
+            "import sys, sessionkit.storage\n"
+            "store = sessionkit.storage.SQLiteStore(sys.argv[1], readonly=True)\n"
             "page = store.sessions(only_sessions=True)\n"
             "print(len(store.sessions(limit=1000).items), len(page.items))\n"
         )
@@ -277,7 +277,7 @@ class TestRecordedIdFilter:
 
 def test_the_key_filter() -> None:
     """Never a false "not added"; sizes must be powers of two."""
-    from sessionkit._bloom import KeyFilter
+    from sessionkit.storage._bloom import KeyFilter
 
     keys = [(f"scope{i % 3}", f"id-{i}") for i in range(5000)]
     small = KeyFilter(bits=1 << 12)  # crowded: many false "perhaps", never a false "no"

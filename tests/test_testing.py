@@ -6,8 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from sessionkit import ParticipantKind, Rules, Sessionizer
-from sessionkit.storage import SQLiteStore, Tracker
+from sessionkit import ParticipantKind, Rules
 from sessionkit.testing import START, Conversation, assert_sessions
 
 
@@ -112,20 +111,72 @@ class TestAssertSessions:
 
 
 class TestPytestPlugin:
-    """The fixtures come from the installed entry point, with no conftest import."""
+    """The plugin is opt-in; its fixtures take the test's rules."""
 
-    def test_sessionizer_and_conversation(
-        self, sessionizer: Sessionizer, conversation: Conversation
-    ) -> None:
-        """Fresh objects, ready to use."""
-        q1 = conversation.ask("alice")
-        assert sessionizer.feed(q1).started
-        assert sessionizer.now == START
+    TEST = """
+from datetime import timedelta
 
-    def test_sqlite_tracker(self, sqlite_tracker: Tracker, conversation: Conversation) -> None:
-        """A Tracker on a SQLite file that records what it is given."""
-        q1 = conversation.ask("alice")
-        assignment = sqlite_tracker.track(q1)
-        assert sqlite_tracker.store.is_closed(assignment.session_id, "") is False
-        assert isinstance(sqlite_tracker.store, SQLiteStore)
-        assert sqlite_tracker.store.session_of("q1") == assignment.session_id
+import pytest
+
+from sessionkit import GroupingRule
+from sessionkit.testing import START
+
+
+def test_defaults(sessionkit_sessionizer, sessionkit_conversation):
+    q1 = sessionkit_conversation.ask("alice")
+    assert sessionkit_sessionizer.feed(q1).started
+    assert sessionkit_sessionizer.rules.join_window == timedelta(seconds=45)
+
+
+@pytest.mark.sessionkit_rules(join_window=timedelta(minutes=2))
+def test_marker(sessionkit_sessionizer, sessionkit_tracker, sessionkit_conversation):
+    first = sessionkit_conversation.ask("alice")
+    later = sessionkit_conversation.ask("alice", after=100)
+    for group in (sessionkit_sessionizer.feed, sessionkit_tracker.track):
+        group(first)
+        assert group(later).rule is GroupingRule.JOIN_WINDOW
+    assert sessionkit_tracker.store.session_of(later.id) is not None
+"""
+
+    def test_not_loaded_unless_asked(self, pytester: pytest.Pytester) -> None:
+        """Installing sessionkit adds no fixture to other projects' test runs."""
+        pytester.makepyfile(self.TEST)
+        result = pytester.runpytest_subprocess()
+        result.assert_outcomes(errors=2)
+        result.stdout.fnmatch_lines(["*fixture 'sessionkit_sessionizer' not found*"])
+
+    def test_fixtures_with_the_plugin(self, pytester: pytest.Pytester) -> None:
+        """With ``-p sessionkit.testing.plugin`` the fixtures work, and the marker sets rules."""
+        pytester.makepyfile(self.TEST)
+        result = pytester.runpytest_subprocess("-p", "sessionkit.testing.plugin")
+        result.assert_outcomes(passed=2)
+
+    def test_rules_fixture_can_be_overridden(self, pytester: pytest.Pytester) -> None:
+        """A conftest's own ``sessionkit_rules`` fixture reaches every sessionkit fixture."""
+        pytester.makeconftest(
+            """
+from datetime import timedelta
+
+import pytest
+
+from sessionkit import Rules
+
+pytest_plugins = ["sessionkit.testing.plugin"]
+
+
+@pytest.fixture
+def sessionkit_rules():
+    return Rules(join_window=timedelta(seconds=5))
+"""
+        )
+        pytester.makepyfile(
+            """
+from datetime import timedelta
+
+
+def test_rules(sessionkit_sessionizer, sessionkit_tracker):
+    for rules in (sessionkit_sessionizer.rules, sessionkit_tracker.sessionizer.rules):
+        assert rules.join_window == timedelta(seconds=5)
+"""
+        )
+        pytester.runpytest_subprocess().assert_outcomes(passed=1)

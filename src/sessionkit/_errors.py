@@ -43,6 +43,8 @@ def _rebuild(cls: type[_E], arguments: dict[str, Any]) -> _E:
 class SessionkitError(Exception):
     """Base class of every error sessionkit raises on purpose."""
 
+    _arguments: dict[str, Any]
+
     def _keep(self, **arguments: Any) -> None:
         # The constructor's arguments, to pickle the error and to copy it with another index.
         self._arguments = arguments
@@ -107,6 +109,9 @@ class RefusedEventError(SessionkitError, ValueError):
     reason: ClassVar[str] = "refused"
 
     def __init__(self, message: str, event: Event | None, *, index: int | None = None) -> None:
+        if not hasattr(self, "_arguments"):  # raised as this class itself
+            self._keep(message=message, event=event)
+        self._arguments["index"] = index
         self.event = event
         self.index = index
         super().__init__(message)
@@ -134,6 +139,8 @@ class RejectedEventError(RefusedEventError):
     def __init__(
         self, message: str, event: Event | None, rule: Rule, *, index: int | None = None
     ) -> None:
+        if not hasattr(self, "_arguments"):  # raised as this class itself
+            self._keep(message=message, event=event, rule=rule)
         self.rule = rule
         super().__init__(message, event, index=index)
 

@@ -161,8 +161,19 @@ class Event:
 
     @property
     def user_key(self) -> str:
-        """Whose prompts these are (rule 5): ``user_id`` if set, else the initiator's id."""
+        """Whose prompts these are (rule 5): ``user_id`` if set, else the initiator's id.
+        (``_rules.user_key``, written out here; a test checks that they agree.)"""
         return self.user_id if self.user_id is not None else self.initiator.id
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # The read-only metadata view does not pickle: rebuild the event from its fields.
+        fields = attrs.asdict(self, recurse=False)
+        fields["metadata"] = dict(self.metadata)
+        return (_rebuild_event, (fields,))
+
+
+def _rebuild_event(fields: dict[str, object]) -> Event:
+    return Event(**fields)  # type: ignore[arg-type]
 
 
 @attrs.frozen

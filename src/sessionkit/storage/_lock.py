@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import IO
 
-from sessionkit._errors import StoreLockedError
+from sessionkit import StoreLockedError
 
 __all__ = ["WriterLock"]
 
