@@ -288,7 +288,9 @@ class Sessionizer:
         target, rule, new_id = self._decide(event, state)
         if rule is GroupingRule.DUPLICATE:
             assert target is not None
-            return _assignment((event, target.id, rule, target.explicit, False, False, True, None, ()))
+            return _assignment(
+                (event, target.id, rule, target.explicit, False, False, True, None, ())
+            )
         # From here on nothing can fail (rule 8).
         return self._apply(event, state, target, rule, new_id)
 
@@ -307,7 +309,7 @@ class Sessionizer:
                 results.append(error.at_index(index))
         return results
 
-    def _decide(  # noqa: PLR0912 - the precedence in one function: feed's hot path
+    def _decide(  # noqa: PLR0912 - long: the precedence in one function, on feed's hot path
         self, event: Event, state: _Scope | None
     ) -> tuple[_Summary | None, GroupingRule, str]:
         """The rules of ``_rules.PRECEDENCE``, in order: the session to join (``None`` to
@@ -368,7 +370,7 @@ class Sessionizer:
             raise SessionClosedError(event, new_id, None, Rule.SESSION_IDS)
         return None, GroupingRule.NEW_SESSION, new_id
 
-    def _apply(
+    def _apply(  # long: one pass that applies a decision, on feed's hot path
         self,
         event: Event,
         state: _Scope | None,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 import attrs
@@ -189,64 +188,18 @@ class EventMapper:
         get = record.get
         values = [get(key) if parts is None else _dig(record, parts) for key, parts in self._fields]
         event_id, user_id, event_type, initiator, session_id, parent_id = values[:6]
+        layout = self.layout
         if type(event_id) is not str or not event_id:
-            event_id = _id(event_id, self.layout.event_id) or f"{source}:{line}"
-        for key, parts in self._times:
-            raw_time = get(key) if parts is None else _dig(record, parts)
-            if raw_time is not None:
-                break
-        else:
-            raise LogLineError(
-                "missing_field", f"no time field (looked for {', '.join(self.layout.time)})"
-            )
-        at: datetime = self.timestamps(raw_time)
+            event_id = _id(event_id, layout.event_id) or f"{source}:{line}"
+        at = self.timestamps(self._first_of(record, self._times, "time"))
         if user_id is not None and (type(user_id) is not str or not user_id):
-            user_id = _id(user_id, self.layout.user_id)
+            user_id = _id(user_id, layout.user_id)
         if session_id is not None and (type(session_id) is not str or not session_id):
-            session_id = _id(session_id, self.layout.session_id)
+            session_id = _id(session_id, layout.session_id)
         if parent_id is not None and (type(parent_id) is not str or not parent_id):
-            parent_id = _id(parent_id, self.layout.parent_id)
-        if event_type is None:
-            kinds = target = None
-        else:
-            found = self._types.get(event_type) if type(event_type) is str else None
-            if found is None:
-                found = self._event_type(event_type)
-            kinds, target = found
-        sender = None
-        if type(initiator) is dict:
-            # Cached only when both are strings: then the object alone says who it is.
-            who = (initiator.get("type"), initiator.get("name"))
-            cacheable = type(who[0]) is str and type(who[1]) is str
-            if cacheable:
-                sender = self._initiators.get(who)
-        else:
-            cacheable = False
-        if sender is None:
-            sender = self._initiator_of(initiator, kinds, user_id)
-            if cacheable and len(self._initiators) < self.CACHE_LIMIT:
-                self._initiators[who] = sender
-        scope = ""
-        for key, parts in self._scopes:
-            value = get(key) if parts is None else _dig(record, parts)
-            if value is not None:
-                scope = (value if type(value) is str and value else _id(value, key)) or ""
-                if scope:
-                    break
+            parent_id = _id(parent_id, layout.parent_id)
+        sender, target = self._who(initiator, event_type, user_id)
         ends, text_in, text_out, metadata = values[6:]
-        if ends is not None:
-            ends = _flag(ends, self.layout.session_end)
-        if text_in is not None and type(text_in) is not str:
-            text_in = _text(text_in)
-        if text_out is not None and type(text_out) is not str:
-            text_out = _text(text_out)
-        if metadata is None:
-            metadata = _NO_METADATA
-        elif type(metadata) is not dict:
-            raise LogLineError(
-                "wrong_type",
-                f"{self.layout.metadata} must be an object, not {json_type(metadata)}",
-            )
         return Event(
             id=event_id,
             at=at,
@@ -255,12 +208,66 @@ class EventMapper:
             user_id=user_id,
             session_id=session_id,
             parent_id=parent_id,
-            scope=scope,
-            ends_session=bool(ends),
-            input=text_in,
-            output=text_out,
-            metadata=metadata,
+            scope=self._scope(record),
+            ends_session=False if ends is None else _flag(ends, layout.session_end),
+            input=text_in if text_in is None or type(text_in) is str else _text(text_in),
+            output=text_out if text_out is None or type(text_out) is str else _text(text_out),
+            metadata=_NO_METADATA if metadata is None else self._metadata(metadata),
         )
+
+    def _first_of(
+        self,
+        record: dict[str, Any],
+        paths: tuple[tuple[str, tuple[str, ...] | None], ...],
+        what: str,
+    ) -> object:
+        """The first of ``paths`` present in ``record``; ``missing_field`` if none is."""
+        for key, parts in paths:
+            value = record.get(key) if parts is None else _dig(record, parts)
+            if value is not None:
+                return value
+        names = ", ".join(key for key, _ in paths)
+        raise LogLineError("missing_field", f"no {what} field (looked for {names})")
+
+    def _who(
+        self, initiator: object, event_type: object, user_id: str | None
+    ) -> tuple[Participant, Participant | None]:
+        """The initiator and target, from the initiator object and the event type."""
+        if event_type is None:
+            kinds = target = None
+        else:
+            found = self._types.get(event_type) if type(event_type) is str else None
+            if found is None:
+                found = self._event_type(event_type)
+            kinds, target = found
+        if type(initiator) is not dict:
+            return self._initiator_of(initiator, kinds, user_id), target
+        # Cached only when both are strings: then the object alone says who it is.
+        who = (initiator.get("type"), initiator.get("name"))
+        sender = self._initiators.get(who) if type(who[0]) is type(who[1]) is str else None
+        if sender is None:
+            sender = self._initiator_of(initiator, kinds, user_id)
+            cacheable = type(who[0]) is str and type(who[1]) is str
+            if cacheable and len(self._initiators) < self.CACHE_LIMIT:
+                self._initiators[who] = sender
+        return sender, target
+
+    def _scope(self, record: dict[str, Any]) -> str:
+        """The first scope field that holds a non-empty id, else the default scope."""
+        for key, parts in self._scopes:
+            value = record.get(key) if parts is None else _dig(record, parts)
+            if value is not None:
+                scope = (value if type(value) is str and value else _id(value, key)) or ""
+                if scope:
+                    return scope
+        return ""
+
+    def _metadata(self, value: object) -> dict[str, Any]:
+        if type(value) is not dict:
+            raise LogLineError(
+                "wrong_type", f"{self.layout.metadata} must be an object, not {json_type(value)}"
+            )
+        return value
 
     def _event_type(
         self, value: object

@@ -493,41 +493,26 @@ class SQLiteStore:
     ) -> Page:
         """A page of :class:`SessionListing` rows in time order; see docs/storage.md."""
         start, status = check_query_arguments(limit, after, status, since, until)
-        session_where: list[str] = ["1"]
-        session_args: list[Any] = []
-        if scope is not None:
-            session_where.append("s.scope = ?")
-            session_args.append(scope)
-        if status is not None:
-            session_where.append("s.status = ?")
-            session_args.append(status.value)
-        if explicit is not None:
-            session_where.append("s.explicit = ?")
-            session_args.append(int(explicit))
-        event_where: list[str] = ["1"]
-        event_args: list[Any] = []
-        if user is not None:
+        sessions_ok, session_args = _conditions(
+            ("s.scope = ?", scope),
+            ("s.status = ?", None if status is None else status.value),
+            ("s.explicit = ?", None if explicit is None else int(explicit)),
             # session_users (indexed) narrows to the user's sessions, then to their events.
-            session_where.append("s.num IN (SELECT num FROM session_users WHERE user_key = ?)")
-            session_args.append(user)
-            event_where.append("e.user_key = ?")
-            event_args.append(user)
-        if participant is not None:
-            event_where.append("(e.initiator_id = ? OR e.target_id = ?)")
-            event_args += [participant, participant]
+            ("s.num IN (SELECT num FROM session_users WHERE user_key = ?)", user),
+        )
         with self._lock:
             # Events are stored in time order, so a time range is a range of seqs.
-            if since is not None:
-                event_where.append("e.seq >= ?")
-                event_args.append(self._first_seq_at_or_after(_us(since)))
-            if until is not None:
-                bound = self._first_seq_at_or_after(_us(until))
-                event_where.append("e.seq < ?")
-                event_args.append(bound)
-                session_where.append("s.num < ?")
-                session_args.append(bound)
-        sessions_ok = " AND ".join(session_where)
-        events_ok = " AND ".join(event_where)
+            first = None if since is None else self._first_seq_at_or_after(_us(since))
+            bound = None if until is None else self._first_seq_at_or_after(_us(until))
+        events_ok, event_args = _conditions(
+            ("e.user_key = ?", user),
+            ("(e.initiator_id = ? OR e.target_id = ?)", participant),
+            ("e.seq >= ?", first),
+            ("e.seq < ?", bound),
+        )
+        if bound is not None:
+            sessions_ok += " AND s.num < ?"
+            session_args.append(bound)
         if only_sessions:
             sql = (
                 f"SELECT {_S_COLUMNS}, {_E_COLUMNS} FROM session_rows s "
@@ -553,6 +538,17 @@ class SQLiteStore:
                 SessionListing(summary, stored.seq, stored.event, stored.thread_parent_id, r[0])
             )
         return page_of(items, limit)
+
+
+def _conditions(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
+    """The SQL condition that ANDs each ``(clause, value)`` whose value is not ``None``, and
+    its arguments (the value once for each ``?`` of its clause)."""
+    clauses, args = ["1"], []
+    for clause, value in pairs:
+        if value is not None:
+            clauses.append(clause)
+            args += [value] * clause.count("?")
+    return " AND ".join(clauses), args
 
 
 def _session_values(num: int, assignment: Assignment) -> tuple[Any, ...]:

@@ -112,33 +112,7 @@ class _Conversation:
                 output="Look it up, then answer.",
             )
             yield self.at, plan
-            for _ in range(rng.choice((0, 1, 1, 2))):
-                self._wait(0.2, 2.0)
-                tool = rng.choice(_TOOLS)
-                yield (
-                    self.at,
-                    self._event(
-                        rng.choice(("agent_tool.mcp", "agt_tool")),
-                        agent,
-                        session_id=session_id,
-                        parent_event_id=plan["event_id"],
-                        input=f"{tool}({rng.randrange(1000, 9999)})",
-                        output=json.dumps({"status": rng.choice(("ok", "shipped", "pending"))}),
-                    ),
-                )
-            if rng.random() < 0.3:
-                self._wait(0.1, 0.5)
-                yield (
-                    self.at,
-                    self._event(
-                        "agt_mem",
-                        agent,
-                        session_id=session_id,
-                        parent_event_id=prompt["event_id"],
-                        input=f"recall preferences of {self.user}",
-                        output="prefers email",
-                    ),
-                )
+            yield from self._tools_and_memory(session_id, prompt, plan)
             self._wait(0.5, 3.0)
             last = turn == turns - 1
             yield (
@@ -159,6 +133,40 @@ class _Conversation:
                 self._wait(3, 40)  # within the join window
             else:
                 self._wait(50, 400)  # too late: a new session
+
+    def _tools_and_memory(
+        self, session_id: str | None, prompt: _Record, plan: _Record
+    ) -> Iterator[tuple[datetime, _Record]]:
+        """The agent's tool calls (under its plan) and memory reads (under the prompt)."""
+        rng = self.rng
+        agent = ("agent", "support-agent")
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            self._wait(0.2, 2.0)
+            tool = rng.choice(_TOOLS)
+            yield (
+                self.at,
+                self._event(
+                    rng.choice(("agent_tool.mcp", "agt_tool")),
+                    agent,
+                    session_id=session_id,
+                    parent_event_id=plan["event_id"],
+                    input=f"{tool}({rng.randrange(1000, 9999)})",
+                    output=json.dumps({"status": rng.choice(("ok", "shipped", "pending"))}),
+                ),
+            )
+        if rng.random() < 0.3:
+            self._wait(0.1, 0.5)
+            yield (
+                self.at,
+                self._event(
+                    "agt_mem",
+                    agent,
+                    session_id=session_id,
+                    parent_event_id=prompt["event_id"],
+                    input=f"recall preferences of {self.user}",
+                    output="prefers email",
+                ),
+            )
 
     def _direct_llm(self) -> Iterator[tuple[datetime, _Record]]:
         for _ in range(self.rng.choice((1, 2, 3))):
