@@ -22,6 +22,7 @@ from sessionkit import (
     SessionAssembly,
     Sessionizer,
     SessionStatus,
+    SessionSummary,
 )
 from tests.helpers import T0, US
 from tests.reference import Outcome, ReferenceModel
@@ -38,8 +39,14 @@ def outcome_of(assignment: Assignment) -> Outcome:
         assignment.rule.value,
         assignment.started,
         assignment.thread_parent_id,
-        closed=tuple((c.id, c.close_reason.value, c.closed_at) for c in assignment.closed),
+        closed=tuple(closing(c) for c in assignment.closed),
     )
+
+
+def closing(summary: SessionSummary) -> tuple[str, str, datetime]:
+    """A reported closing as the model writes it: id, reason, time."""
+    assert summary.close_reason is not None and summary.closed_at is not None
+    return (summary.id, summary.close_reason.value, summary.closed_at)
 
 
 class SessionizerMachine(RuleBasedStateMachine):
@@ -106,7 +113,7 @@ class SessionizerMachine(RuleBasedStateMachine):
         self.t += data.draw(gaps(self.grouping))
         expected = self.model.advance(self.t)
         closed = self.sessionizer.advance(self.t)
-        assert tuple((c.id, c.close_reason.value, c.closed_at) for c in closed) == expected.closed
+        assert tuple(closing(c) for c in closed) == expected.closed
         self.assembly.close(closed)
 
     def _feed(self, event: Event) -> None:

@@ -27,14 +27,40 @@ def gaps(
     """Time between two events: with ``boundary_share`` exactly at, or a microsecond either side
     of, the join window or the idle timeout; otherwise whole seconds inside the window, or any
     time up to a little past the timeout."""
-    rules = rules if rules is not None else Rules()
-    jw, idle = rules.join_window, rules.idle_timeout
-    edges = st.sampled_from(
-        [timedelta(0), _US, jw - _US, jw, jw + _US, idle - _US, idle, idle + _US]
-    )
-    whole_seconds = st.integers(0, int(jw.total_seconds())).map(lambda s: timedelta(seconds=s))
-    other = whole_seconds | st.timedeltas(min_value=timedelta(0), max_value=idle + jw)
-    return _chance(boundary_share).flatmap(lambda edge: edges if edge else other)
+    return _Gaps.make(rules, boundary_share).strategy()
+
+
+@attrs.frozen
+class _Gaps:
+    """The parts of :func:`gaps`, drawn one after the other in a stream (no ``flatmap``)."""
+
+    edge: int
+    edges: st.SearchStrategy[timedelta]
+    seconds: st.SearchStrategy[int]
+    micros: st.SearchStrategy[int]
+
+    @classmethod
+    def make(cls, rules: Rules | None, boundary_share: float) -> _Gaps:
+        rules = rules if rules is not None else Rules()
+        jw, idle = rules.join_window, rules.idle_timeout
+        edges = [timedelta(0), _US, jw - _US, jw, jw + _US, idle - _US, idle, idle + _US]
+        # Plain integers, not st.timedeltas (several draws each): most of a stream's cost.
+        return cls(
+            _cut(boundary_share),
+            st.sampled_from(edges),
+            st.integers(0, int(jw.total_seconds())),
+            st.integers(0, (idle + jw) // _US),
+        )
+
+    def draw(self, draw: st.DrawFn) -> timedelta:
+        if draw(_ROLL) >= self.edge:
+            return draw(self.edges)
+        if draw(_ROLL) < 50:  # half: whole seconds inside the window
+            return timedelta(seconds=draw(self.seconds))
+        return draw(self.micros) * _US  # half: any time up to a little past the timeout
+
+    def strategy(self) -> st.SearchStrategy[timedelta]:
+        return st.composite(self.draw)()
 
 
 def participants(
@@ -58,78 +84,79 @@ def _participant_list(users: int, kinds: tuple[ParticipantKind, ...]) -> list[Pa
     ]
 
 
-def _chance(share: float) -> st.SearchStrategy[bool]:
-    """True with about ``share`` probability; shrinks to False."""
-    cut = max(0, min(100, round(share * 100)))
-    return st.integers(0, 99).map(lambda roll: roll >= 100 - cut)
-
-
 def _scope_name(n: int) -> str:
     """Scope 0 is the default scope ``""``; the others are ``scope-1``, ``scope-2``, ..."""
     return "" if n == 0 else f"scope-{n}"
 
 
+_ROLL = st.integers(0, 99)
+
+
+def _cut(share: float) -> int:
+    """The roll of :data:`_ROLL` from which a chance of ``share`` comes true (shrinks to no)."""
+    return 100 - max(0, min(100, round(share * 100)))
+
+
 @attrs.frozen
 class _Fields:
-    """The strategies of one event's fields, built once per stream (building strategies on
-    every draw is what made streams slow)."""
+    """The strategies of one event's fields, built once per stream. Each field is one draw of
+    a plain strategy: building strategies, mapping, or drawing twice on every event is what
+    made streams slow."""
 
-    participant: st.SearchStrategy[Participant]
-    user: st.SearchStrategy[int]
-    scope: st.SearchStrategy[int]
-    explicit: st.SearchStrategy[bool]
-    parent: st.SearchStrategy[bool]
-    end: st.SearchStrategy[bool]
-    duplicate: st.SearchStrategy[bool]
+    #: (initiator, user_id): users speak for themselves; others for nobody or for a user
+    sender: st.SearchStrategy[tuple[Participant, str | None]]
+    scope: st.SearchStrategy[int] | None
+    #: the rolls from which an explicit id, a parent link, an end and a duplicate come
+    explicit: int
+    parent: int
+    end: int
+    duplicate: int
     index: st.SearchStrategy[int]
 
     @classmethod
-    def make(
-        cls,
-        users: int,
-        scopes: int,
-        explicit: float,
-        parents: float,
-        ends: float,
-        duplicates: float,
-    ) -> _Fields:
+    def make(cls, users: int, scopes: int, chances: tuple[float, float, float, float]) -> _Fields:
+        explicit, parents, ends, duplicates = chances
+        user_ids = [None, *(f"user-{n}" for n in range(max(users, 1)))]
+        senders = [
+            (who, None if who.kind is ParticipantKind.USER else user_id)
+            for user_id in user_ids
+            for who in _participant_list(users, tuple(ParticipantKind))
+            if user_id is None or who.kind is not ParticipantKind.USER
+        ]
         return cls(
-            participant=participants(users),
-            user=st.integers(0, max(users, 1) - 1),
-            scope=st.integers(0, max(scopes, 1) - 1),
-            explicit=_chance(explicit),
-            parent=_chance(parents),
-            end=_chance(ends),
-            duplicate=_chance(duplicates),
+            sender=st.sampled_from(senders),
+            scope=st.integers(0, scopes - 1) if scopes > 1 else None,
+            explicit=_cut(explicit),
+            parent=_cut(parents),
+            end=_cut(ends),
+            duplicate=_cut(duplicates),
             index=st.integers(0, 11),
         )
 
     def draw(self, draw: st.DrawFn, previous_ids: list[str]) -> dict[str, object]:
         recent = previous_ids[-4:] or ["e0"]
         n = len(previous_ids)
-        initiator = draw(self.participant)
-        user_id = None
-        if initiator.kind is not ParticipantKind.USER and draw(st.booleans()):
-            user_id = f"user-{draw(self.user)}"
+        initiator, user_id = draw(self.sender)
         event_id = f"e{n}"
-        if draw(self.duplicate):
-            pool = recent if draw(st.booleans()) else (previous_ids or recent)
-            event_id = pool[draw(self.index) % len(pool)]
+        if draw(_ROLL) >= self.duplicate:  # mostly a recent id, sometimes any earlier one
+            index = draw(self.index)
+            pool = recent if index < 8 or not previous_ids else previous_ids
+            event_id = pool[index * 7 % len(pool)]
         session_id = None
-        if draw(self.explicit):
+        if draw(_ROLL) >= self.explicit:
             session_id = f"s-{max(0, n // 4 - 1) + draw(self.index) % 3}"
         parent_id = None
-        if draw(self.parent):
+        if draw(_ROLL) >= self.parent:
             choices = [*recent, "unknown"]
             parent_id = choices[draw(self.index) % len(choices)]
         return {
             "id": event_id,
             "initiator": initiator,
             "user_id": user_id,
-            "scope": _scope_name(draw(self.scope)),
+            "scope": _scope_name(draw(self.scope)) if self.scope is not None else "",
             "session_id": session_id,
             "parent_id": parent_id,
-            "ends_session": draw(self.end),
+            "ends_session": draw(_ROLL) >= self.end,
         }
 
 
@@ -151,7 +178,7 @@ def event_fields(
     recent id or an unknown one; ``explicit`` session ids come from a small, slowly growing pool,
     so that they name open, closed and new sessions alike.
     """
-    fields = _Fields.make(users, scopes, explicit, parents, ends, duplicates)
+    fields = _Fields.make(users, scopes, (explicit, parents, ends, duplicates))
     return fields.draw(draw, previous_ids)
 
 
@@ -174,13 +201,13 @@ def streams(
     """A time-ordered list of events: boundary-heavy gaps (see :func:`gaps`), and the mix of
     users, scopes, explicit ids, parent links, ends and duplicates the knobs ask for."""
     size = draw(st.integers(min_size, max_size))
-    gap = gaps(rules, boundary_share=boundary_share)
-    fields = _Fields.make(users, scopes, explicit, parents, ends, duplicates)
+    gap = _Gaps.make(rules, boundary_share)
+    fields = _Fields.make(users, scopes, (explicit, parents, ends, duplicates))
     events: list[Event] = []
     ids: list[str] = []
     at = start
     for _ in range(size):
-        at += draw(gap)
+        at += gap.draw(draw)
         events.append(Event(at=at, **fields.draw(draw, ids)))  # type: ignore[arg-type]
         ids.append(events[-1].id)
     return events
