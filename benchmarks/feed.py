@@ -25,7 +25,7 @@ import time
 import tracemalloc
 from datetime import datetime, timedelta, timezone
 
-from sessionkit import Event, Participant, ParticipantKind, Rules, Sessionizer
+from sessionkit import ClosedSessionSet, Event, Participant, ParticipantKind, Rules, Sessionizer
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -155,10 +155,13 @@ def main() -> None:
 def closed_id_bytes(sessionizer: Sessionizer) -> int:
     """Bytes held by the set of closed session ids, which grows by design (rule 3).
 
-    Reads a private attribute: this is sessionkit's own benchmark, separating the registry that a
-    store takes over from the working memory that must stay flat.
+    Reads a private attribute of the default ``ClosedSessionSet``: this is sessionkit's own
+    benchmark, separating the registry that a store takes over from the working memory that must
+    stay flat.
     """
-    ids_by_scope = sessionizer._closed
+    closed = sessionizer.closed_sessions
+    assert isinstance(closed, ClosedSessionSet)
+    ids_by_scope = closed._ids
     return sys.getsizeof(ids_by_scope) + sum(
         sys.getsizeof(ids) + sum(sys.getsizeof(i) for i in ids) for ids in ids_by_scope.values()
     )

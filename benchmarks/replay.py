@@ -8,6 +8,10 @@ target — ``--no-db --out assignments.csv`` and ``--db sessions.db`` — and pr
 (lines over the wall time of the whole command, start-up included: best and median) and the
 child's peak resident memory. Equal peaks at 1M and 3M events show that memory does not grow
 with the file.
+
+``--against PYTHON`` also runs the command with another interpreter (say, a virtual environment
+with an earlier sessionkit installed), alternating the two run by run on the same log, and prints
+the ratio of their median rates: a shared machine's noise hits both alike.
 """
 
 from __future__ import annotations
@@ -35,13 +39,13 @@ TARGETS = {
 }
 
 
-def run(log: Path, folder: Path, extra: list[str]) -> tuple[float, int]:
-    """One replay in a child process: (seconds, peak RSS in MiB)."""
+def run(log: Path, folder: Path, extra: list[str], python: str) -> tuple[float, int]:
+    """One replay in a child process of ``python``: (seconds, peak RSS in MiB)."""
     for name in ("assignments.csv", "sessions.db", "sessions.db-wal", "sessions.db-shm"):
         (folder / name).unlink(missing_ok=True)
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, "replay", str(log), "--quiet", *extra],
+        [python, "-c", CHILD, "replay", str(log), "--quiet", *extra],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -57,6 +61,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--against", metavar="PYTHON", help="also run with this interpreter")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -81,14 +86,28 @@ def main() -> None:
             size = log.stat().st_size / 2**20
             print(f"{events:,} events ({size:,.0f} MiB of JSON Lines), {args.users:,} users")
             for target, extra in TARGETS.items():
-                runs = [run(log, folder, extra) for _ in range(args.repeat)]
-                rates = sorted(events / seconds for seconds, _ in runs)
-                peak = max(memory for _, memory in runs)
-                print(
-                    f"  to {target:6}: {rates[-1]:>9,.0f} events/s best of {args.repeat} "
-                    f"(median {statistics.median(rates):,.0f}), peak RSS {peak:,} MiB"
-                )
+                pythons = [sys.executable] + ([args.against] if args.against else [])
+                runs: dict[str, list[tuple[float, int]]] = {python: [] for python in pythons}
+                for _ in range(args.repeat):
+                    for python in pythons:
+                        runs[python].append(run(log, folder, extra, python))
+                medians = [report(target, events, runs[python], python) for python in pythons]
+                if args.against:
+                    print(f"  to {target:6}: this / against = {medians[0] / medians[1]:.3f}")
             log.unlink()
+
+
+def report(target: str, events: int, runs: list[tuple[float, int]], python: str) -> float:
+    """Print one interpreter's figures for a target; return its median rate."""
+    rates = sorted(events / seconds for seconds, _ in runs)
+    peak = max(memory for _, memory in runs)
+    median = statistics.median(rates)
+    who = "" if python == sys.executable else f" [{python}]"
+    print(
+        f"  to {target:6}: {rates[-1]:>9,.0f} events/s best of {len(runs)} "
+        f"(median {median:,.0f}), peak RSS {peak:,} MiB{who}"
+    )
+    return median
 
 
 if __name__ == "__main__":

@@ -169,6 +169,9 @@ _assignment = Assignment._make
 _NONE_CLOSED: tuple[SessionSummary, ...] = ()
 _NO_SESSIONS: dict[str, _Summary] = {}
 _CLOSED, _IDLE, _ENDED = SessionStatus.CLOSED, CloseReason.IDLE, CloseReason.ENDED
+_DUPLICATE, _EXPLICIT_ID = GroupingRule.DUPLICATE, GroupingRule.EXPLICIT_ID
+_PARENT_LINK, _JOIN_WINDOW = GroupingRule.PARENT_LINK, GroupingRule.JOIN_WINDOW
+_NEW_SESSION = GroupingRule.NEW_SESSION
 
 
 class _Scope:
@@ -286,7 +289,7 @@ class Sessionizer:
         """
         state = self._scopes.get(event.scope)
         target, rule, new_id = self._decide(event, state)
-        if rule is GroupingRule.DUPLICATE:
+        if rule is _DUPLICATE:
             assert target is not None
             return _assignment(
                 (event, target.id, rule, target.explicit, False, False, True, None, ())
@@ -323,7 +326,7 @@ class Sessionizer:
         if state is not None:
             seen = state.events.get(event.id)
             if seen is not None and at < seen.horizon:
-                return seen, GroupingRule.DUPLICATE, ""
+                return seen, _DUPLICATE, ""
         # Rule 2: time never goes back.
         now = self._now
         if now is not None and at < now:
@@ -336,10 +339,10 @@ class Sessionizer:
             if named is not None:
                 if not named.is_open_at(at):
                     raise SessionClosedError(event, session_id, named.closed_at(), Rule.EXPLICIT_ID)
-                return named, GroupingRule.EXPLICIT_ID, ""
+                return named, _EXPLICIT_ID, ""
             if self._closed.is_closed(session_id, event.scope):
                 raise SessionClosedError(event, session_id, None, Rule.EXPLICIT_ID)
-            return None, GroupingRule.EXPLICIT_ID, session_id
+            return None, _EXPLICIT_ID, session_id
         if state is not None:
             # Rule 4: a link to a remembered parent joins the parent's session.
             parent_id = event.parent_id
@@ -350,7 +353,7 @@ class Sessionizer:
                         raise SessionClosedError(
                             event, parent.id, parent.ended_at, Rule.PARENT_LINK
                         )
-                    return parent, GroupingRule.PARENT_LINK, ""
+                    return parent, _PARENT_LINK, ""
             # Rule 5: the same user key, within the join window, into an open session.
             # (_rules.user_key, in_join_window and is_open_at, inlined: this runs per event.)
             user_id = event.user_id
@@ -358,7 +361,7 @@ class Sessionizer:
             if latest is not None and at - latest.at <= self._join_window:
                 session = latest.session
                 if session.ended_at is None and at < session.horizon:
-                    return session, GroupingRule.JOIN_WINDOW, ""
+                    return session, _JOIN_WINDOW, ""
         # Rule 9: a new implicit session; its derived id must be neither closed nor taken.
         new_id = derive_session_id(event.scope, event.id)
         taken = sessions.get(new_id)
@@ -368,7 +371,7 @@ class Sessionizer:
             raise SessionIdConflictError(event, new_id)
         if self._closed.is_closed(new_id, event.scope):
             raise SessionClosedError(event, new_id, None, Rule.SESSION_IDS)
-        return None, GroupingRule.NEW_SESSION, new_id
+        return None, _NEW_SESSION, new_id
 
     def _apply(  # long: one pass that applies a decision, on feed's hot path
         self,
@@ -395,9 +398,7 @@ class Sessionizer:
         if target is None:
             # Rule 6: the first event is the header if its initiator is of a header kind.
             header = event_id if event.initiator.kind in self._header_kinds else None
-            target = _Summary(
-                new_id, event.scope, rule is GroupingRule.EXPLICIT_ID, header, at, horizon
-            )
+            target = _Summary(new_id, event.scope, rule is _EXPLICIT_ID, header, at, horizon)
             is_header = header is not None
             state.sessions[new_id] = target
             self._by_horizon[target] = None
@@ -417,7 +418,17 @@ class Sessionizer:
                 thread_parent = target.header_id
         target.event_ids.append(event_id)
         state.events[event_id] = target
-        self._remember_latest(state, event, target)
+        # Rule 5: every accepted event becomes its user key's latest (_rules.user_key, inlined).
+        user_id = event.user_id
+        key = user_id if user_id is not None else event.initiator.id
+        latest = state.latest.get(key)
+        if latest is None:
+            state.latest[key] = _Latest(at, target)
+            if len(state.latest) > state.latest_limit:
+                state.drop_stale_latest(at)
+        else:
+            latest.at = at
+            latest.session = target
         # Rule 7: an event may end its session.
         if event.ends_session:
             target.ended_at = at
@@ -436,20 +447,6 @@ class Sessionizer:
                 closed,
             )
         )
-
-    @staticmethod
-    def _remember_latest(state: _Scope, event: Event, target: _Summary) -> None:
-        """Rule 5: every accepted event becomes its user key's latest."""
-        user_id = event.user_id
-        key = user_id if user_id is not None else event.initiator.id
-        latest = state.latest.get(key)
-        if latest is None:
-            state.latest[key] = _Latest(event.at, target)
-            if len(state.latest) > state.latest_limit:
-                state.drop_stale_latest(event.at)
-        else:
-            latest.at = event.at
-            latest.session = target
 
     def advance(self, now: datetime) -> tuple[SessionSummary, ...]:
         """Move time forward to ``now`` without an event; return the sessions that closed.

@@ -92,6 +92,9 @@ class _Replay:
 
     reader: LogReader
     group: Grouper
+    #: events per call of ``group``: one transaction each for a store; a few dozen in memory,
+    #: where large batches only keep objects alive for the garbage collector to scan
+    batch: int
     sessionizer: Sessionizer
     assignments: AssignmentWriter | None
     sessions: SessionWriter | None
@@ -120,9 +123,10 @@ def _set_up(options: argparse.Namespace, stack: ExitStack) -> _Replay:
         closed_ids = stack.enter_context(ClosedIdFile())
         sessionizer = Sessionizer(rules, closed_sessions=closed_ids)
         group: Grouper = sessionizer.feed_each
+        batch = 50
     else:
         tracker = stack.enter_context(_open_tracker(options, rules))
-        sessionizer, group = tracker.sessionizer, tracker.track_each
+        sessionizer, group, batch = tracker.sessionizer, tracker.track_each, 1000
     try:
         assignments = stack.enter_context(AssignmentWriter(options.out)) if options.out else None
     except ValueError as error:
@@ -132,7 +136,7 @@ def _set_up(options: argparse.Namespace, stack: ExitStack) -> _Replay:
     for output in (sessions, rejects):
         if output is not None:
             stack.enter_context(output)
-    return _Replay(reader, group, sessionizer, assignments, sessions, rejects)
+    return _Replay(reader, group, batch, sessionizer, assignments, sessions, rejects)
 
 
 def _loop(replay: _Replay, options: argparse.Namespace) -> tuple[ReplaySummary, float]:
@@ -140,7 +144,9 @@ def _loop(replay: _Replay, options: argparse.Namespace) -> tuple[ReplaySummary, 
     summary = ReplaySummary()
     progress = Progress(replay.reader, sys.stderr, enabled=not options.quiet)
     started = time.perf_counter()
-    outcomes = replay_records(replay.reader, replay.group, max_lateness=options.max_lateness)
+    outcomes = replay_records(
+        replay.reader, replay.group, max_lateness=options.max_lateness, batch_size=replay.batch
+    )
     for count, outcome in enumerate(outcomes, 1):
         summary.add(outcome)
         if not count % Progress.EVERY:
