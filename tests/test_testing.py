@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from sessionkit import ParticipantKind, Rules
+from sessionkit import Event, Participant, ParticipantKind, Rules, Sessionizer
 from sessionkit.testing import START, Conversation, assert_sessions
 
 
@@ -180,3 +183,21 @@ def test_rules(sessionkit_sessionizer, sessionkit_tracker):
 """
         )
         pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+class TestHypothesisRegistration:
+    """Installing sessionkit teaches Hypothesis its types (the ``hypothesis`` entry point)."""
+
+    @given(st.from_type(Event), st.from_type(Participant), st.from_type(Rules))
+    def test_from_type_draws_sessionkit_values(
+        self, event: Event, participant: Participant, rules: Rules
+    ) -> None:
+        """st.from_type gives valid values that a Sessionizer under those rules accepts."""
+        assert isinstance(event, Event) and isinstance(participant, Participant)
+        assert Sessionizer(rules).feed(event).started
+
+    def test_the_entry_point_is_declared(self) -> None:
+        """The installed package names its setup hook in the ``hypothesis`` group."""
+        points = importlib.metadata.entry_points(group="hypothesis")
+        (hook,) = [point for point in points if point.name == "sessionkit"]
+        assert hook.value == "sessionkit.testing._hypothesis:_hypothesis_setup_hook"
