@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sessionkit import LogLineError
+from sessionkit import EARLIEST, LATEST, LogLineError
 from sessionkit.replay import (
     EpochUnit,
     TimestampParser,
@@ -17,6 +17,7 @@ from sessionkit.replay import (
     load_zone,
     parse_duration,
 )
+from tests.strategies import TIME_TOKENS
 
 UTC = timezone.utc
 PLUS2 = timezone(timedelta(hours=2))
@@ -191,7 +192,7 @@ def test_iso_round_trip(at: datetime) -> None:
     assert parsed.utcoffset() == at.utcoffset()
 
 
-@given(st.integers(min_value=-62_135_596_800, max_value=10**11 - 1))  # from year 1
+@given(st.integers(min_value=-62_135_510_400, max_value=10**11 - 1))  # from EARLIEST
 def test_epoch_seconds_round_trip(seconds: int) -> None:
     """Any whole number of seconds below the bound is that many seconds after 1970."""
     assert parse(seconds) == datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
@@ -254,3 +255,38 @@ class TestDurations:
     def test_round_trip(self, duration: timedelta) -> None:
         """Every non-negative duration is written so that it reads back the same."""
         assert parse_duration(format_duration(duration)) == duration
+
+
+@given(st.lists(st.sampled_from(TIME_TOKENS), min_size=1, max_size=8).map("".join))
+def test_token_strings_are_read_or_refused(text: str) -> None:
+    """Strings of time-like tokens (the fuzzer's) parse inside the range or raise LogLineError."""
+    try:
+        at = parse(text)
+    except LogLineError:
+        return
+    assert at.utcoffset() is not None
+    assert EARLIEST <= at <= LATEST
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2026-03-02T09:00:00+24:00", "bad_timestamp"),
+        ("9999-12-31T12:00:00Z", "bad_timestamp"),
+        ("0001-01-01T00:00:00+14:00", "bad_timestamp"),
+        ("1/1/1 0:0:0 +24:00", "bad_timestamp"),
+        ("x" * 10_000, "bad_timestamp"),
+    ],
+)
+def test_values_that_crashed_the_parser_are_refused(text: str, reason: str) -> None:
+    """Offsets of a day or more, times past the range, and long junk: one clean refusal."""
+    with pytest.raises(LogLineError) as refused:
+        parse(text)
+    assert refused.value.reason == reason
+    assert len(str(refused.value)) < 200  # the message shows a cut value
+
+
+def test_a_digit_string_is_an_epoch_number() -> None:
+    """ "20260302" is 20,260,302 seconds after 1970, as docs/replay.md says, not a date."""
+    assert parse("20260302") == datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=20_260_302)
+    assert parse("20260302") == parse(20260302)

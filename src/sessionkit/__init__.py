@@ -25,9 +25,12 @@ from sessionkit._errors import (
     SnapshotError,
     StoreError,
     StoreLockedError,
+    TimeOutOfRangeError,
     UnstorableEventError,
 )
 from sessionkit._model import (
+    EARLIEST,
+    LATEST,
     Assignment,
     CloseReason,
     Event,
@@ -54,6 +57,8 @@ from sessionkit._snapshot import SNAPSHOT_VERSION
 __version__ = "0.2.0"
 
 __all__ = [
+    "EARLIEST",
+    "LATEST",
     "PRECEDENCE",
     "SESSION_ID_NAMESPACE",
     "SNAPSHOT_VERSION",
@@ -88,6 +93,7 @@ __all__ = [
     "StoreError",
     "StoreLockedError",
     "ThreadNode",
+    "TimeOutOfRangeError",
     "UnstorableEventError",
     "__version__",
     "build_thread_tree",

@@ -9,7 +9,7 @@ refused. Errors pickle (their constructor arguments are kept), so they cross pro
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ __all__ = [
     "SnapshotError",
     "StoreError",
     "StoreLockedError",
+    "TimeOutOfRangeError",
     "UnstorableEventError",
 ]
 
@@ -224,6 +225,26 @@ class SessionIdConflictError(RejectedEventError):
             "but a session with that id is already open (rule 9)",
             event,
             Rule.SESSION_IDS,
+            index=index,
+        )
+
+
+class TimeOutOfRangeError(RefusedEventError):
+    """An event's time is so late that its session's horizon (``at + idle_timeout``) is past
+    what ``datetime`` can hold; it was refused before anything changed.
+
+    .. versionadded:: 0.2.0
+    """
+
+    reason: ClassVar[str] = "time_out_of_range"
+
+    def __init__(self, event: Event, idle_timeout: timedelta, *, index: int | None = None) -> None:
+        self._keep(event=event, idle_timeout=idle_timeout)
+        self.idle_timeout = idle_timeout
+        super().__init__(
+            f"event {event.id!r} at {event.at.isoformat()}: its session would close after "
+            f"{idle_timeout} more, past the last time that can be held (9999-12-31)",
+            event,
             index=index,
         )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -17,6 +17,8 @@ import attrs
 from sessionkit._errors import InvalidEventError
 
 __all__ = [
+    "EARLIEST",
+    "LATEST",
     "Assignment",
     "CloseReason",
     "Event",
@@ -107,6 +109,12 @@ def _freeze_metadata(value: Mapping[str, object]) -> Mapping[str, object]:
 
 _EMPTY: Mapping[str, object] = MappingProxyType({})
 
+#: The earliest and the latest time an event may have: a day inside what ``datetime`` holds, so
+#: that any UTC offset, and the moves back a query or a reorder buffer makes, stay representable.
+EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc)
+LATEST = datetime(9999, 12, 30, tzinfo=timezone.utc)
+_RANGE = f"{EARLIEST.date()} to {LATEST.date()}"
+
 
 @attrs.frozen(kw_only=True)
 class Event:
@@ -145,6 +153,10 @@ class Event:
         if self.at.utcoffset() is None:
             raise InvalidEventError(
                 "event", self.id, "at", f"must be timezone-aware, got naive {self.at.isoformat()}"
+            )
+        if not EARLIEST <= self.at <= LATEST:
+            raise InvalidEventError(
+                "event", self.id, "at", f"{self.at.isoformat()} is outside {_RANGE} (UTC)"
             )
         if not isinstance(self.initiator, Participant):
             raise InvalidEventError("event", self.id, "initiator", "must be a Participant")

@@ -24,9 +24,10 @@ from typing import Any, Protocol
 
 from sessionkit._errors import (
     OutOfOrderError,
-    RejectedEventError,
+    RefusedEventError,
     SessionClosedError,
     SessionIdConflictError,
+    TimeOutOfRangeError,
 )
 from sessionkit._model import (
     Assignment,
@@ -284,8 +285,9 @@ class Sessionizer:
 
         Raises :class:`~sessionkit.OutOfOrderError` for an event earlier than :attr:`now`,
         :class:`~sessionkit.SessionClosedError` for content for a closed session and
-        :class:`~sessionkit.SessionIdConflictError` in the rare case of rule 9's id clash; a
-        refused event leaves the Sessionizer exactly as it was.
+        :class:`~sessionkit.SessionIdConflictError` in the rare case of rule 9's id clash, and
+        :class:`~sessionkit.TimeOutOfRangeError` for an event whose session would close past
+        what ``datetime`` holds; a refused event leaves the Sessionizer exactly as it was.
         """
         state = self._scopes.get(event.scope)
         target, rule, new_id = self._decide(event, state)
@@ -294,21 +296,25 @@ class Sessionizer:
             return _assignment(
                 (event, target.id, rule, target.explicit, False, False, True, None, ())
             )
+        try:  # rules 7 and 10: the session goes idle, and its events are forgotten, at its horizon
+            horizon = event.at + self._idle_timeout  # _rules.horizon, inlined
+        except OverflowError:
+            raise TimeOutOfRangeError(event, self._idle_timeout) from None
         # From here on nothing can fail (rule 8).
-        return self._apply(event, state, target, rule, new_id)
+        return self._apply(event, state, target, rule, new_id, horizon)
 
-    def feed_each(self, events: Iterable[Event]) -> list[Assignment | RejectedEventError]:
+    def feed_each(self, events: Iterable[Event]) -> list[Assignment | RefusedEventError]:
         """Feed events in order, going past refused ones: for each, its assignment or the
         refusal (with ``index`` set to its position). A refused event changes nothing.
 
         .. versionadded:: 0.2.0
         """
-        results: list[Assignment | RejectedEventError] = []
+        results: list[Assignment | RefusedEventError] = []
         feed = self.feed
         for index, event in enumerate(events):
             try:
                 results.append(feed(event))
-            except RejectedEventError as error:
+            except RefusedEventError as error:
                 results.append(error.at_index(index))
         return results
 
@@ -380,6 +386,7 @@ class Sessionizer:
         target: _Summary | None,
         rule: GroupingRule,
         new_id: str,
+        horizon: datetime,
     ) -> Assignment:
         """Record a decision: move time, close what went idle, join or start the session."""
         at = event.at
@@ -393,7 +400,6 @@ class Sessionizer:
             closed = _NONE_CLOSED
         if state is None:
             state = self._scopes[event.scope] = _Scope()
-        horizon = at + self._idle_timeout  # _rules.horizon, inlined
         started = target is None
         if target is None:
             # Rule 6: the first event is the header if its initiator is of a header kind.

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from sessionkit import Assignment, Event, RejectedEventError, Rules, Sessionizer
+from sessionkit import Assignment, Event, RefusedEventError, Rules, Sessionizer
 from sessionkit.replay._readers import LogEvent, RejectedLine
 from sessionkit.replay._replay import in_time_order
 
@@ -133,7 +133,7 @@ class _Partition:
 def _try(sessionizer: Sessionizer, event: Event) -> Assignment | None:
     try:
         assignment = sessionizer.feed(event)
-    except RejectedEventError:
+    except RefusedEventError:
         return None
     return None if assignment.duplicate else assignment
 

@@ -62,7 +62,10 @@ class ReorderBuffer(Generic[T]):
         heapq.heappush(self._heap, (at, self._arrivals, item))
         self._arrivals += 1
         assert newest is not None
-        watermark = newest - self.max_lateness
+        try:
+            watermark = newest - self.max_lateness
+        except OverflowError:  # before the first representable time: nothing is due yet
+            return []
         released = []
         heap = self._heap
         while heap and heap[0][0] <= watermark:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 from dateutil import parser as dateutil_parser
 
-from sessionkit import LogLineError
+from sessionkit import EARLIEST, LATEST, LogLineError
 
 __all__ = ["EpochUnit", "TimestampParser", "json_type", "load_zone"]
 
@@ -86,33 +86,53 @@ class TimestampParser:
     epoch_unit: EpochUnit | None = None
 
     def __call__(self, value: object) -> datetime:
+        try:
+            at = self._read(value)
+            if at.tzinfo is None or at.utcoffset() is None:
+                if self.assume_tz is None:
+                    raise LogLineError(
+                        "zoneless_timestamp",
+                        f"time {_shown(value)} has no time zone (give one, or set the parser's "
+                        "assume_tz)",
+                    )
+                at = at.replace(tzinfo=self.assume_tz)
+                at.utcoffset()  # a zone's rules may not reach the year 9999
+            in_range = EARLIEST <= at <= LATEST
+        except LogLineError:
+            raise
+        except Exception as error:  # whatever a parser we call raises, the value is at fault
+            raise LogLineError(
+                "bad_timestamp",
+                f"time {_shown(value)} cannot be read ({type(error).__name__}: {error})",
+            ) from None
+        if not in_range:
+            raise LogLineError(
+                "bad_timestamp",
+                f"time {_shown(value)} is outside {EARLIEST.date()} to {LATEST.date()} (UTC)",
+            )
+        return at
+
+    def _read(self, value: object) -> datetime:
         if type(value) is str:
+            if value.isascii() and value.isdigit():  # a digit string is an epoch number
+                return self._from_number(int(value), _shown(value))
             text = value[:-1] + "+00:00" if _ISO_Z and value[-1:] in ("Z", "z") else value
             try:
-                at = datetime.fromisoformat(text)  # the fast path: ISO 8601 / RFC 3339
+                return datetime.fromisoformat(text)  # the fast path: ISO 8601 / RFC 3339
             except ValueError:
-                at = self._parse_text(value)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            return self._from_number(value, repr(value))
-        else:
-            raise LogLineError(
-                "bad_timestamp", f"time must be a string or a number, not {json_type(value)}"
-            )
-        if at.tzinfo is None or at.utcoffset() is None:
-            if self.assume_tz is None:
-                raise LogLineError(
-                    "zoneless_timestamp",
-                    f"time {value!r} has no time zone (give one, or set the parser's assume_tz)",
-                )
-            at = at.replace(tzinfo=self.assume_tz)
-        return at
+                return self._parse_text(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return self._from_number(value, _shown(value))
+        raise LogLineError(
+            "bad_timestamp", f"time must be a string or a number, not {json_type(value)}"
+        )
 
     def _parse_text(self, value: str) -> datetime:
         """Every form but the fast path, in the documented order."""
         text = value.strip()
         if _NUMBER.fullmatch(text):
             number: int | float = int(text) if text.lstrip("+-").isdigit() else float(text)
-            return self._from_number(number, repr(value))
+            return self._from_number(number, _shown(value))
         if _CLF.fullmatch(text):
             try:
                 return datetime.strptime(text, "%d/%b/%Y:%H:%M:%S %z")
@@ -165,12 +185,18 @@ def _general(value: str, text: str) -> datetime:
             warnings.simplefilter("error", dateutil_parser.UnknownTimezoneWarning)
             first, second = (dateutil_parser.parse(text, default=d) for d in _DEFAULTS)
     except dateutil_parser.UnknownTimezoneWarning as warning:
-        raise LogLineError("bad_timestamp", f"time {value!r}: {warning}") from None
+        raise LogLineError("bad_timestamp", f"time {_shown(value)}: {warning}") from None
     except (ValueError, OverflowError):
-        raise LogLineError("bad_timestamp", f"time {value!r} is not a date and time") from None
+        raise LogLineError("bad_timestamp", f"time {_shown(value)} is not a date and time") from None
     if first.date() != second.date():
-        raise LogLineError("bad_timestamp", f"time {value!r} does not give a full date")
+        raise LogLineError("bad_timestamp", f"time {_shown(value)} does not give a full date")
     return first
+
+
+def _shown(value: object, width: int = 80) -> str:
+    """A value as a message shows it: its repr, cut to ``width`` characters."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def json_type(value: object) -> str:
