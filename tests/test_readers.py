@@ -406,3 +406,73 @@ class TestSources:
         reader = LogReader(["-"], stdin=io.BytesIO(jsonl(record())))
         assert reader.bytes_total is None
         assert [item.source for item in reader] == ["<stdin>"]
+
+
+class TestHostileLines:
+    """No line stops a reader: every one ends as exactly one outcome, and is counted."""
+
+    def test_a_byte_order_mark_at_the_start_of_json_lines_is_skipped(self) -> None:
+        """The first line after a UTF-8 BOM is read, not rejected as malformed JSON."""
+        assert one_event(b"\xef\xbb\xbf" + jsonl(record())).id == "e1"
+
+    def test_an_over_long_line_is_rejected_and_the_next_is_read(self) -> None:
+        """A line over max_line_bytes is line_too_long, with its length; reading goes on."""
+        long = json.dumps(record(event_id="big", input="x" * 5000)).encode()
+        data = long + b"\n" + jsonl(record(event_id="after"))
+        items = read(data, max_line_bytes=1000)
+        assert isinstance(items[0], RejectedLine) and items[0].reason == "line_too_long"
+        assert f"{len(long) + 1:,} bytes" in items[0].detail
+        assert isinstance(items[1], LogEvent) and items[1].event.id == "after"
+        assert items[1].line == 2
+
+    @pytest.mark.parametrize("size", [999, 1000, 1001])
+    def test_the_line_limit_counts_the_line_ending(self, size: int) -> None:
+        """A line of exactly max_line_bytes (newline included) is read; one byte more is not."""
+        bare = json.dumps(record(input="")).encode() + b"\n"
+        line = json.dumps(record(input="y" * (size - len(bare)))).encode() + b"\n"
+        assert len(line) == size
+        (item,) = read(line, max_line_bytes=1000)
+        assert isinstance(item, LogEvent) is (size <= 1000)
+
+    @pytest.mark.parametrize("where", ["line", "metadata"])
+    def test_deep_nesting_is_too_deep(self, where: str) -> None:
+        """JSON nested 100,000 deep (that json.loads cannot even read) is one rejected line."""
+        deep = "[" * 100_000 + "]" * 100_000
+        text = (
+            deep
+            if where == "line"
+            else json.dumps(record()).replace(
+                '{"user_id"', deep[:0] + '{"x": ' + deep + ', "user_id"'
+            )
+        )
+        items = read(text.encode() + b"\n" + jsonl(record(event_id="after")))
+        assert [getattr(item, "reason", "ok") for item in items] == ["too_deep", "ok"]
+
+    def test_nesting_within_the_bound_is_read(self) -> None:
+        """Metadata nested max_depth deep is kept; one level more is too deep."""
+        nested: Any = "leaf"
+        for _ in range(3):
+            nested = {"n": nested}
+        line = record(metadata={"user_id": "alice", "x": nested})
+        assert one_event(jsonl(line), max_depth=5).metadata["x"] == nested
+        assert one_rejection(jsonl(line), max_depth=4).reason == "too_deep"
+
+    def test_a_csv_quote_left_open_at_the_end_is_rejected(self) -> None:
+        """An unclosed quote swallows the rows after it: the record is rejected, not accepted."""
+        rows = ["event_id,timestamp,event_type,metadata.user_id,input"]
+        rows += ["a,2026-03-02T09:00:00Z,user_agent,ann,fine"]
+        rows += ['b,2026-03-02T09:00:01Z,user_agent,ann,"oops']
+        rows += [f"c{i},2026-03-02T09:00:0{i}Z,user_agent,ann,more" for i in range(2, 6)]
+        reader = LogReader(["-"], format="csv", stdin=io.BytesIO("\n".join(rows).encode()))
+        items = list(reader)
+        assert [getattr(item, "reason", "ok") for item in items] == ["ok", "malformed_csv"]
+        assert items[1].line == 3 and "lines 3 to 7" in items[1].detail  # type: ignore[union-attr]
+        assert reader.lines_read == 2
+
+    @pytest.mark.parametrize(
+        "timestamp",
+        ["9999-12-31T12:00:00Z", "0001-01-01T00:00:00+14:00", "2026-03-02T09:00:00+24:00"],
+    )
+    def test_times_past_the_range_are_bad_timestamps(self, timestamp: str) -> None:
+        """Times that once crashed the reader, or a store later, are bad_timestamp."""
+        assert one_rejection(record(timestamp=timestamp)).reason == "bad_timestamp"

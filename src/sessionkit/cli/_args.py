@@ -18,6 +18,8 @@ from sessionkit import (
 from sessionkit.replay import (
     FORMATS,
     KIND_NAMES,
+    MAX_DEPTH,
+    MAX_LINE_BYTES,
     EpochUnit,
     LogLayout,
     LogReader,
@@ -180,6 +182,12 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
         help="read FIELD from NAME (dotted for nested JSON), e.g. --field user_id=account; "
         "repeat for more",
     )
+    _add_time_options(group)
+    _add_bound_options(group)
+
+
+def _add_time_options(group: argparse._ArgumentGroup) -> None:
+    """How times are read, and how late an event may come."""
     group.add_argument(
         "--epoch-unit",
         choices=[unit.value for unit in EpochUnit],
@@ -198,6 +206,24 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
         metavar="DURATION",
         help="reorder events up to this much out of order; later ones are rejected as late "
         "(default: 0, strict order)",
+    )
+
+
+def _add_bound_options(group: argparse._ArgumentGroup) -> None:
+    """The bounds of a line, beyond which it is rejected."""
+    group.add_argument(
+        "--max-line-bytes",
+        type=positive_int,
+        default=MAX_LINE_BYTES,
+        metavar="N",
+        help="reject longer JSON Lines lines as line_too_long (default: 8 MiB)",
+    )
+    group.add_argument(
+        "--max-depth",
+        type=positive_int,
+        default=MAX_DEPTH,
+        metavar="N",
+        help=f"reject records nested deeper as too_deep (default: {MAX_DEPTH})",
     )
 
 
@@ -230,6 +256,8 @@ def log_reader(options: argparse.Namespace, stdin_ok: bool = True) -> LogReader:
         layout=layout,
         timestamps=TimestampParser(zone, unit),
         stdin=sys.stdin.buffer,
+        max_line_bytes=options.max_line_bytes,
+        max_depth=options.max_depth,
     )
 
 

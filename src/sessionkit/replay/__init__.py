@@ -25,7 +25,14 @@ from sessionkit.replay._compare import (
 from sessionkit.replay._durations import format_duration, parse_duration
 from sessionkit.replay._layout import EVENT_TYPES, KIND_NAMES, EventMapper, LogLayout, RecordMapper
 from sessionkit.replay._outputs import AssignmentWriter, RejectWriter, SessionWriter
-from sessionkit.replay._readers import FORMATS, LogEvent, LogReader, RejectedLine
+from sessionkit.replay._readers import (
+    FORMATS,
+    MAX_DEPTH,
+    MAX_LINE_BYTES,
+    LogEvent,
+    LogReader,
+    RejectedLine,
+)
 from sessionkit.replay._reorder import ReorderBuffer
 from sessionkit.replay._replay import Grouper, Replayed, replay_records
 from sessionkit.replay._summary import ReplaySummary
@@ -36,6 +43,8 @@ __all__ = [
     "EVENT_TYPES",
     "FORMATS",
     "KIND_NAMES",
+    "MAX_DEPTH",
+    "MAX_LINE_BYTES",
     "AssignmentWriter",
     "EpochUnit",
     "EventMapper",

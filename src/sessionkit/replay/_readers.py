@@ -27,6 +27,13 @@ __all__ = ["FORMATS", "LogEvent", "LogReader", "RejectedLine"]
 #: The log formats a reader understands.
 FORMATS = ("jsonl", "csv")
 
+#: A UTF-8 byte order mark, skipped at the start of a file.
+_BOM = b"\xef\xbb\xbf"
+
+#: The default bounds of a line: its length in bytes, and how deeply its record may nest.
+MAX_LINE_BYTES = 8 * 2**20
+MAX_DEPTH = 64
+
 #: What a compressed stream raises when it is cut short or corrupt.
 _BROKEN_STREAM = (EOFError, gzip.BadGzipFile, zlib.error)
 
@@ -85,6 +92,9 @@ class LogReader:
       ``.csv.gz`` are CSV, anything else JSON Lines).
     * ``layout`` and ``timestamps``: how records become events (:class:`LogLayout`,
       :class:`TimestampParser`); or ``mapper``, a function of your own that does it.
+    * ``max_line_bytes``: a JSON Lines line longer than this (8 MiB by default, its line ending
+      included) is rejected as ``line_too_long``, read in pieces and never held whole.
+    * ``max_depth``: a record nested deeper than this (64 by default) is ``too_deep``.
 
     ``lines_read`` counts the lines read so far, ``bytes_read``/``bytes_total`` measure progress
     (``bytes_total`` is ``None`` when a source's size is not known).
@@ -99,6 +109,8 @@ class LogReader:
         timestamps: TimestampParser | None = None,
         mapper: RecordMapper | None = None,
         stdin: BinaryIO | None = None,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        max_depth: int = MAX_DEPTH,
     ) -> None:
         if format is not None and format not in FORMATS:
             raise ValueError(f"unknown log format {format!r}; expected one of {FORMATS}")
@@ -110,6 +122,8 @@ class LogReader:
             mapper if mapper is not None else EventMapper(layout, timestamps)
         )
         self._stdin = stdin
+        self.max_line_bytes = max_line_bytes
+        self.max_depth = max_depth
         self.lines_read = 0
         sizes = [LogFile.size(path) for path in self.paths]
         self.bytes_total: int | None = None if None in sizes else sum(s or 0 for s in sizes)
@@ -133,42 +147,74 @@ class LogReader:
 
     def _jsonl(self, log: LogFile) -> Iterator[LogEvent | RejectedLine]:
         source = log.name
-        mapper = self.mapper
-        loads = json.loads
         number = 0
         try:
-            for number, raw in enumerate(log.lines, 1):
-                if not raw.strip():
-                    continue
-                self.lines_read += 1
-                try:
-                    record = loads(raw.decode())  # text: json would otherwise sniff the encoding
-                except UnicodeDecodeError as error:
-                    yield RejectedLine(source, number, "not_utf8", str(error), raw_text(raw))
-                    continue
-                except ValueError as error:
-                    yield RejectedLine(source, number, "malformed_json", str(error), raw_text(raw))
-                    continue
-                if type(record) is not dict:
+            for number, line in enumerate(log.limited_lines(self.max_line_bytes), 1):
+                if type(line) is int:
+                    self.lines_read += 1
                     yield RejectedLine(
                         source,
                         number,
-                        "not_an_object",
-                        f"a line must be a JSON object, not {type(record).__name__}",
-                        raw_text(raw),
+                        "line_too_long",
+                        f"the line is {line:,} bytes long, more than max_line_bytes "
+                        f"({self.max_line_bytes:,})",
+                        "",
                     )
                     continue
-                try:
-                    event = mapper(record, source, number)
-                except LogLineError as error:
-                    yield RejectedLine(source, number, error.reason, str(error), raw_text(raw))
+                assert isinstance(line, bytes)
+                raw = line[len(_BOM) :] if number == 1 and line.startswith(_BOM) else line
+                if not raw.strip():
                     continue
-                except InvalidEventError as error:  # from a mapping function of the caller's
-                    yield RejectedLine(source, number, "invalid_event", str(error), raw_text(raw))
-                    continue
-                yield LogEvent(source, number, event, raw)
+                self.lines_read += 1
+                yield self._json_line(source, number, raw)
         except _BROKEN_STREAM as error:
             yield self._unreadable(source, number + 1, error)
+
+    def _json_line(self, source: str, number: int, raw: bytes) -> LogEvent | RejectedLine:
+        """One line's outcome: any bytes become exactly one of them, whatever they hold."""
+        try:
+            record = json.loads(raw.decode())  # text: json would otherwise sniff the encoding
+        except UnicodeDecodeError as error:
+            return RejectedLine(source, number, "not_utf8", str(error), raw_text(raw))
+        except RecursionError:
+            return self._too_deep(source, number, raw_text(raw))
+        except ValueError as error:
+            return RejectedLine(source, number, "malformed_json", str(error), raw_text(raw))
+        if type(record) is not dict:
+            return RejectedLine(
+                source,
+                number,
+                "not_an_object",
+                f"a line must be a JSON object, not {type(record).__name__}",
+                raw_text(raw),
+            )
+        if raw.count(b"{") + raw.count(b"[") > self.max_depth and _depth(record) > self.max_depth:
+            return self._too_deep(source, number, raw_text(raw))
+        return self._mapped(source, number, record, raw)
+
+    def _too_deep(self, source: str, number: int, raw: str) -> RejectedLine:
+        return RejectedLine(
+            source,
+            number,
+            "too_deep",
+            f"the record is nested more than max_depth ({self.max_depth}) levels deep",
+            raw,
+        )
+
+    def _mapped(
+        self, source: str, number: int, record: dict[str, Any], raw: bytes | str
+    ) -> LogEvent | RejectedLine:
+        """The record's event, or its rejection: the mapper's own, or any failure in it."""
+        try:
+            event = self.mapper(record, source, number)
+        except LogLineError as error:
+            return RejectedLine(source, number, error.reason, str(error), raw_text(raw))
+        except InvalidEventError as error:  # an event the mapper built was refused
+            reason = "bad_timestamp" if error.field == "at" else "invalid_event"
+            return RejectedLine(source, number, reason, str(error), raw_text(raw))
+        except (RecursionError, MemoryError) as error:
+            return RejectedLine(source, number, "invalid_event", repr(error), raw_text(raw))
+        return LogEvent(source, number, event, raw)
 
     def _unreadable(self, source: str, line: int, error: Exception) -> RejectedLine:
         """The rest of a compressed file that cannot be read, counted as one rejected line."""
@@ -179,7 +225,6 @@ class LogReader:
 
     def _csv(self, log: LogFile) -> Iterator[LogEvent | RejectedLine]:
         source = log.name
-        mapper = self.mapper
         lines = _DecodedLines(log.lines)
         reader = csv.reader(lines)
         columns: list[tuple[str, ...]] | None = None
@@ -206,27 +251,54 @@ class LogReader:
                 columns = [tuple(name.strip().split(".")) for name in row]
                 continue
             self.lines_read += 1
-            if lines.undecodable(start, end):
-                yield RejectedLine(source, start, "not_utf8", "the line is not UTF-8", raw)
-                continue
-            if len(row) > len(columns):
-                yield RejectedLine(
-                    source,
-                    start,
-                    "malformed_csv",
-                    f"the row has {len(row)} cells, the header {len(columns)}",
-                    raw,
-                )
-                continue
-            try:
-                event = mapper(_nest(columns, row), source, start)
-            except LogLineError as error:
-                yield RejectedLine(source, start, error.reason, str(error), raw)
-                continue
-            except InvalidEventError as error:
-                yield RejectedLine(source, start, "invalid_event", str(error), raw)
-                continue
-            yield LogEvent(source, start, event, raw)
+            yield self._csv_record(source, (start, end), row, columns, raw, lines)
+
+    def _csv_record(
+        self,
+        source: str,
+        span: tuple[int, int],
+        row: list[str],
+        columns: list[tuple[str, ...]],
+        raw: str,
+        lines: _DecodedLines,
+    ) -> LogEvent | RejectedLine:
+        """One CSV record's outcome; ``span`` is its first and last line."""
+        start, end = span
+        if lines.undecodable(start, end):
+            return RejectedLine(source, start, "not_utf8", "the line is not UTF-8", raw)
+        if lines.ended and raw.count('"') % 2:  # the csv module closes it silently
+            return RejectedLine(
+                source,
+                start,
+                "malformed_csv",
+                f"a quote opened in the record of line {start} is still open at the end of "
+                f"the file: lines {start} to {end} were read as one record",
+                raw,
+            )
+        if len(row) > len(columns):
+            return RejectedLine(
+                source,
+                start,
+                "malformed_csv",
+                f"the row has {len(row)} cells, the header {len(columns)}",
+                raw,
+            )
+        return self._mapped(source, start, _nest(columns, row), raw)
+
+
+def _depth(value: object) -> int:
+    """How deeply a JSON value nests objects and arrays (a scalar is 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def _nest(columns: list[tuple[str, ...]], row: list[str]) -> dict[str, Any]:
@@ -256,6 +328,8 @@ class _DecodedLines:
         self._lines = lines
         self._pending: list[str] = []
         self._bad: list[int] = []
+        #: the file has been read to its end
+        self.ended = False
 
     def __iter__(self) -> Iterator[str]:
         for number, line in enumerate(self._lines, 1):
@@ -267,6 +341,7 @@ class _DecodedLines:
                 self._bad.append(number)
             self._pending.append(text)
             yield text
+        self.ended = True
 
     def take(self) -> str:
         """The text read since the last call (the current record), without its line ending."""

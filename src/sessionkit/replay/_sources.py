@@ -46,6 +46,29 @@ class LogFile:
             stream = cast(BinaryIO, gzip.GzipFile(fileobj=buffered, mode="rb"))
         self.lines: BinaryIO = stream
 
+    def limited_lines(self, limit: int) -> Iterator[bytes | int]:
+        """The lines as bytes, each at most ``limit`` bytes long with its line ending; a longer
+        line comes as its length (an ``int``) instead, read in pieces and never held whole."""
+        readline = self.lines.readline
+        while True:
+            line = readline(limit)
+            if not line:
+                return
+            if len(line) < limit or line.endswith(b"\n"):
+                yield line
+                continue
+            rest = readline(1 << 20)
+            if not rest:  # exactly ``limit`` bytes, at the end of the file
+                yield line
+                return
+            length = len(line) + len(rest)
+            while not rest.endswith(b"\n"):
+                rest = readline(1 << 20)
+                if not rest:
+                    break
+                length += len(rest)
+            yield length
+
     def position(self) -> int | None:
         """Bytes of the stored file read so far, or ``None`` when the source cannot tell."""
         try:

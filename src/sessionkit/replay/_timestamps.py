@@ -187,7 +187,9 @@ def _general(value: str, text: str) -> datetime:
     except dateutil_parser.UnknownTimezoneWarning as warning:
         raise LogLineError("bad_timestamp", f"time {_shown(value)}: {warning}") from None
     except (ValueError, OverflowError):
-        raise LogLineError("bad_timestamp", f"time {_shown(value)} is not a date and time") from None
+        raise LogLineError(
+            "bad_timestamp", f"time {_shown(value)} is not a date and time"
+        ) from None
     if first.date() != second.date():
         raise LogLineError("bad_timestamp", f"time {_shown(value)} does not give a full date")
     return first
