@@ -11,6 +11,8 @@ from sessionkit import (
     Event,
     GroupingRule,
     OutOfOrderError,
+    Participant,
+    ParticipantKind,
     Rules,
     SessionClosedError,
     SessionIdConflictError,
@@ -508,3 +510,19 @@ class TestThreads:
         s.feed(ev("x1", 1, BOB, session_id="x"))
         r = s.feed(ev("r1", 2, BOB, session_id="x", parent_id="q1"))
         assert r.thread_parent_id == "x1"
+
+
+class TestMemoryIsGivenBack:
+    """Once sessions close, the working state is what is open: nothing of the closed remains."""
+
+    def test_latest_entries_go_with_their_sessions_while_the_scope_stays_busy(self) -> None:
+        """A heartbeat keeps the scope alive; the other users' rule-5 entries still go."""
+        sessionizer = Sessionizer()
+        for n in range(2000):
+            sessionizer.feed(ev(f"q{n}", n * 0.001, Participant(ParticipantKind.USER, f"u{n}")))
+        for n in range(3 * 24 * 120):  # three days, a prompt every 30 s
+            sessionizer.feed(ev(f"beat{n}", 10 + n * 30, Participant(ParticipantKind.USER, "hb")))
+        (scope,) = sessionizer._scopes.values()  # the working state itself: what memory holds
+        assert set(scope.latest) == {"hb"}
+        assert len(scope.sessions) == 1 and sessionizer.open_session_count == 1
+        assert len(sessionizer._by_horizon) == 1

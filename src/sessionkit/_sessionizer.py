@@ -8,8 +8,8 @@ the rules in that precedence, each step marked with its number in ``docs/rules.m
 
 * per remembered session (open, or ended but not yet past its horizon) a small summary;
 * per remembered event an index entry (its id, pointing at its session's summary);
-* per user key its latest accepted event's time and session (stale entries, whose session has
-  closed, are dropped in amortised passes, so there are never more than about twice the live ones);
+* per user key its latest accepted event's time and session, forgotten with that session at its
+  horizon (so memory returns to what is open once sessions close);
 * the ids of closed sessions, in a :class:`ClosedSessionIndex` (in memory unless one is given).
 
 Events themselves, and their payloads, are never kept.
@@ -102,6 +102,7 @@ class _Summary:
         "horizon",
         "id",
         "last_input_at",
+        "latest_keys",
         "scope",
         "started_at",
     )
@@ -124,6 +125,8 @@ class _Summary:
         self.horizon = horizon
         self.ended_at: datetime | None = None
         self.event_ids: list[str] = []
+        #: user keys whose latest event was put in this session (rule 5), to forget with it
+        self.latest_keys: list[str] = []
 
     # The definitions of ``_rules.py``, written against the cached horizon.
     def is_open_at(self, at: datetime) -> bool:
@@ -164,7 +167,6 @@ class _Latest:
         self.session = session
 
 
-_LATEST_MIN_LIMIT = 1024
 # Assignments are built from a tuple of their fields: the fastest way to make a named tuple.
 _assignment = Assignment._make
 _NONE_CLOSED: tuple[SessionSummary, ...] = ()
@@ -178,28 +180,40 @@ _NEW_SESSION = GroupingRule.NEW_SESSION
 class _Scope:
     """The remembered state of one scope."""
 
-    __slots__ = ("events", "latest", "latest_limit", "sessions")
+    __slots__ = ("events", "forgotten", "latest", "sessions")
 
     def __init__(self) -> None:
         #: remembered event id -> its session
         self.events: dict[str, _Summary] = {}
         #: session id -> session, for sessions not yet past their horizon
         self.sessions: dict[str, _Summary] = {}
-        #: user key -> its latest accepted event (rule 5)
+        #: user key -> its latest accepted event (rule 5), while its session is remembered
         self.latest: dict[str, _Latest] = {}
-        #: when ``latest`` grows past this, entries whose session has closed are dropped
-        self.latest_limit = _LATEST_MIN_LIMIT
+        #: entries deleted from the dicts above since they were last copied
+        self.forgotten = 0
 
-    def drop_stale_latest(self, now: datetime) -> None:
-        """Forget the latest events of user keys whose session has closed by ``now``.
+    def forget(self, summary: _Summary) -> None:
+        """Forget a session past its horizon: its events, and the user keys whose latest event
+        is in it (a closed session joins nothing, so they decide nothing)."""
+        events = self.events
+        for event_id in summary.event_ids:
+            del events[event_id]
+        latest = self.latest
+        for key in summary.latest_keys:
+            entry = latest.get(key)
+            if entry is not None and entry.session is summary:
+                del latest[key]
+        del self.sessions[summary.id]
+        self.forgotten += len(summary.event_ids) + 1
 
-        A closed session joins nothing, so such an entry decides nothing. Run when ``latest``
-        doubles, the pass costs O(1) per event amortised.
-        """
-        self.latest = {
-            key: latest for key, latest in self.latest.items() if latest.session.is_open_at(now)
-        }
-        self.latest_limit = max(2 * len(self.latest), _LATEST_MIN_LIMIT)
+    def compact(self) -> None:
+        """Copy the dicts once most of their entries are gone: a dict never gives back the room
+        its deleted entries took. Amortised O(1) per deletion."""
+        if self.forgotten > 2 * len(self.events) + 1024:
+            self.events = dict(self.events)
+            self.sessions = dict(self.sessions)
+            self.latest = dict(self.latest)
+            self.forgotten = 0
 
 
 class Sessionizer:
@@ -232,6 +246,8 @@ class Sessionizer:
         self._by_horizon: OrderedDict[_Summary, None] = OrderedDict()
         # A lower bound on the earliest horizon: no sweep is needed before it.
         self._next_sweep: datetime | None = None
+        # Sessions popped from ``_by_horizon`` since it was last copied (see ``_compact``).
+        self._popped = 0
 
     @property
     def rules(self) -> Rules:
@@ -430,11 +446,12 @@ class Sessionizer:
         latest = state.latest.get(key)
         if latest is None:
             state.latest[key] = _Latest(at, target)
-            if len(state.latest) > state.latest_limit:
-                state.drop_stale_latest(at)
+            target.latest_keys.append(key)
         else:
             latest.at = at
-            latest.session = target
+            if latest.session is not target:
+                latest.session = target
+                target.latest_keys.append(key)
         # Rule 7: an event may end its session.
         if event.ends_session:
             target.ended_at = at
@@ -473,25 +490,36 @@ class Sessionizer:
         """Close the sessions whose horizon has come by ``now`` and forget their events."""
         closed: list[SessionSummary] = []
         by_horizon = self._by_horizon
+        swept: set[_Scope] = set()
+        forgotten = 0
+        self._next_sweep = None
         while by_horizon:
             summary, _ = by_horizon.popitem(last=False)
             if summary.is_remembered_at(now):  # put it back: the earliest horizon still to come
                 by_horizon[summary] = None
                 by_horizon.move_to_end(summary, last=False)
                 self._next_sweep = summary.horizon
-                return tuple(closed)
+                break
             state = self._scopes[summary.scope]
             if summary.ended_at is None:
                 self._closed.add(summary.id, summary.scope)
                 closed.append(summary.report(_CLOSED, _IDLE))
-            events = state.events
-            for event_id in summary.event_ids:
-                del events[event_id]
-            del state.sessions[summary.id]
+            state.forget(summary)
+            swept.add(state)
+            forgotten += 1
             if not state.sessions:
                 del self._scopes[summary.scope]
-        self._next_sweep = None
+        self._compact(swept, forgotten)
         return tuple(closed)
+
+    def _compact(self, swept: set[_Scope], popped: int) -> None:
+        """Give back the room of what a sweep forgot (see :meth:`_Scope.compact`)."""
+        for state in swept:
+            state.compact()
+        self._popped += popped
+        if self._popped > 2 * len(self._by_horizon) + 1024:
+            self._by_horizon = OrderedDict(self._by_horizon)
+            self._popped = 0
 
     # -- resuming -------------------------------------------------------------------------------
 
@@ -575,6 +603,7 @@ class Sessionizer:
             return
         if keep_closed or self._now is None or session.is_open_at(self._now):
             state.latest[key] = _Latest(at, session)
+            session.latest_keys.append(key)
 
     def _remembered(self) -> list[tuple[SessionSummary, list[str]]]:
         """The remembered sessions with their event ids, in order of their last input."""
