@@ -17,6 +17,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -392,3 +393,73 @@ def test_csv_gzip_and_field_mapping(tmp_path: Path) -> None:
         ("3", "new_session", 4),
     ]
     assert out[0]["session_id"] == out[1]["session_id"] != out[2]["session_id"]
+
+
+class TestHostileLogs:
+    """Whatever a log holds, the command's text cannot be forged and no line stops a replay."""
+
+    HOSTILE: ClassVar[list[dict[str, str]]] = [
+        {"event_id": "x\n2026-03-02 09:00:00+00:00  fake-session", "input": "forged row"},
+        {"event_id": "esc", "input": "\x1b[2J\x1b]0;owned\x07 cleared", "session_id": "a\x1b[31m"},
+        {"event_id": "bidi", "input": "abc\u202edcba", "session_id": "s\u2066id\r"},
+    ]
+
+    def log(self, tmp_path: Path, *extra: str) -> Path:
+        lines = [
+            json.dumps(
+                {
+                    "timestamp": f"2026-03-02T09:00:0{n}Z",
+                    "event_type": "user_agent",
+                    "metadata": {"user_id": f"user{n}"},
+                    **record,
+                }
+            )
+            for n, record in enumerate(self.HOSTILE)
+        ]
+        path = tmp_path / "hostile.jsonl"
+        path.write_text("\n".join([*lines, *extra]) + "\n", encoding="utf-8")
+        return path
+
+    def test_show_escapes_what_would_drive_the_terminal(self, tmp_path: Path) -> None:
+        """Newlines, escape sequences and bidi controls print as escapes; rows stay rows."""
+        assert sessionkit("replay", self.log(tmp_path), cwd=tmp_path).returncode == 0
+        for args in ([], ["--events"], ["--session", "a\x1b[31m"]):
+            shown = sessionkit("show", "sessions.db", *args, cwd=tmp_path).stdout
+            assert not any(char in shown for char in "\x1b\x07\r\u202e\u2066"), (
+                f"raw control character in `show {args}`"
+            )
+        table = sessionkit("show", "sessions.db", cwd=tmp_path).stdout.splitlines()
+        assert len(table) == 1 + len(self.HOSTILE)  # header + one line per session
+        assert "\\x1b[31m" in sessionkit("show", "sessions.db", "--events", cwd=tmp_path).stdout
+
+    def test_json_output_stays_exact(self, tmp_path: Path) -> None:
+        """--format json keeps every character as the log gave it."""
+        sessionkit("replay", self.log(tmp_path), cwd=tmp_path)
+        rows = json.loads(
+            sessionkit("show", "sessions.db", "--events", "--format", "json", cwd=tmp_path).stdout
+        )
+        assert [row["event_id"] for row in rows] == [r["event_id"] for r in self.HOSTILE]
+        assert rows[1]["input"] == self.HOSTILE[1]["input"]
+
+    def test_lines_that_once_crashed_a_replay_are_rejected(self, tmp_path: Path) -> None:
+        """A time past 9999, an offset of a day, and JSON nested 100,000 deep: three rejected
+        lines, counted, and the replay goes on to the end."""
+        deep = "[" * 100_000 + "]" * 100_000
+        extra = [
+            json.dumps(
+                {"event_id": "end", "timestamp": "9999-12-31T23:00:00Z", "event_type": "user_agent"}
+            ),
+            json.dumps(
+                {
+                    "event_id": "day",
+                    "timestamp": "2026-03-02T09:00:00+24:00",
+                    "event_type": "user_agent",
+                }
+            ),
+            deep,
+        ]
+        done = sessionkit("replay", self.log(tmp_path, *extra), "--format", "json", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        summary = json.loads(done.stdout)
+        assert summary["lines_read"] == 6 and summary["accepted"] == 3
+        assert summary["rejected_by_reason"] == {"bad_timestamp": 2, "too_deep": 1}

@@ -8,7 +8,7 @@ from typing import Any
 
 from sessionkit import Rules
 from sessionkit.cli._args import add_log_options, log_reader, positive_int, rules_from_spec
-from sessionkit.cli._text import short_time, table
+from sessionkit.cli._text import short_time, table, visible
 from sessionkit.replay import (
     CHANGE_KINDS,
     RuleComparison,
@@ -98,7 +98,9 @@ def _text(result: RuleComparison, lines_read: int) -> str:
         ]
         for kind in CHANGE_KINDS
     ]
-    lines.append(table(["CHANGE", "GROUPS", "SESSIONS A", "SESSIONS B"], rows, right=(1, 2, 3)))
+    lines += table(
+        ["CHANGE", "GROUPS", "SESSIONS A", "SESSIONS B"], rows, right=(1, 2, 3)
+    ).splitlines()
     for kind in CHANGE_KINDS:
         if kind == "unchanged" or not result.examples[kind]:
             continue
@@ -106,7 +108,7 @@ def _text(result: RuleComparison, lines_read: int) -> str:
         for change in result.examples[kind]:
             lines += [f"  a {_ref(ref)}" for ref in change.a]
             lines += [f"    -> b {_ref(ref)}" for ref in change.b]
-    return "\n".join(lines)
+    return "\n".join(visible(line) for line in lines)  # ids and texts come from logs
 
 
 def _json(result: RuleComparison) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sessionkit import Event, Session
 from sessionkit.cli._args import open_readonly, positive_int, query_time
-from sessionkit.cli._text import excerpt, short_time, table
+from sessionkit.cli._text import excerpt, short_time, table, visible
 from sessionkit.storage import SessionListing
 
 __all__ = ["add_parser", "run"]
@@ -149,7 +149,7 @@ def _tree(session: Session) -> str:
             lines.append(
                 f"{short_time(event.at)}  {'  ' * depth}{_who(event)}  {event.id}: {text}".rstrip()
             )
-    return "\n".join(lines)
+    return "\n".join(visible(line) for line in lines)  # ids and texts come from logs
 
 
 def _tree_json(session: Session) -> str:
