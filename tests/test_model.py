@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import json
+import pickle
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
 import pytest
 
-from sessionkit import Event, InvalidEventError, Participant, ParticipantKind, ThreadNode
+from sessionkit import (
+    Event,
+    GroupingRule,
+    InvalidEventError,
+    Participant,
+    ParticipantKind,
+    Rule,
+    Rules,
+    Sessionizer,
+    ThreadNode,
+    sessionize,
+)
 from tests.helpers import AGENT, ALICE, T0, at, ev
 
 
@@ -117,3 +131,71 @@ class TestThreadNode:
             (2, "c"),
             (1, "d"),
         ]
+
+
+class TestPickleAndImmutability:
+    """Values cross process boundaries (multiprocessing, Spark) and cannot be changed."""
+
+    def values(self) -> list[object]:
+        t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        ann = Participant(ParticipantKind.USER, "ann")
+        events = [
+            Event(id="q1", at=t0, initiator=ann, metadata={"tags": ["a", {"b": [1]}], "n": 1}),
+            Event(id="r1", at=t0, initiator=ann, parent_id="q1", ends_session=True),
+        ]
+        sessionizer = Sessionizer()
+        assignments = [sessionizer.feed(event) for event in events]
+        (session,) = sessionize(events)
+        return [
+            ann,
+            *events,
+            *assignments,
+            assignments[1].closed[0],
+            session,
+            session.roots[0],
+            Rules(join_window=timedelta(seconds=5)),
+            ParticipantKind.TOOL,
+            GroupingRule.JOIN_WINDOW,
+            Rule.SESSION_IDS,
+        ]
+
+    def test_every_value_type_round_trips_through_pickle(self) -> None:
+        """Participant, Event, Assignment, SessionSummary, Session, ThreadNode, Rules, enums."""
+        for value in self.values():
+            assert pickle.loads(pickle.dumps(value)) == value, type(value).__name__
+
+    def test_nested_metadata_cannot_be_changed(self) -> None:
+        """Dicts and lists inside metadata are frozen too, yet still dicts and lists."""
+        event = Event(
+            id="q1",
+            at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+            initiator=Participant(ParticipantKind.USER, "ann"),
+            metadata={"tags": ["a", {"b": [1]}]},
+        )
+        tags: Any = event.metadata["tags"]
+        assert isinstance(tags, list) and tags == ["a", {"b": [1]}]
+        metadata: Any = event.metadata
+        changes: list[Callable[[], object]] = [
+            lambda: tags.append("c"),
+            lambda: tags[1].update(x=1),
+            lambda: tags[1]["b"].extend([2]),
+            lambda: metadata.update(n=2),
+            lambda: tags.__setitem__(0, "z"),
+        ]
+        for change in changes:
+            with pytest.raises(TypeError, match="cannot be changed"):
+                change()
+        assert json.loads(json.dumps(dict(event.metadata))) == {"tags": ["a", {"b": [1]}]}
+
+    def test_the_callers_metadata_is_copied(self) -> None:
+        """Changing the dict given to Event afterwards changes nothing in the event."""
+        given: dict[str, object] = {"nested": {"k": "v"}}
+        event = Event(
+            id="q1",
+            at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+            initiator=Participant(ParticipantKind.USER, "ann"),
+            metadata=given,
+        )
+        given["nested"]["k"] = "changed"  # type: ignore[index]
+        given["new"] = 1
+        assert dict(event.metadata) == {"nested": {"k": "v"}}

@@ -9,8 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
-from types import MappingProxyType
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 import attrs
 
@@ -101,13 +100,70 @@ class Participant:
             raise InvalidEventError("participant", self.id, "id", "must be a non-empty string")
 
 
+def _refuse(self: object, *args: object, **kwargs: object) -> NoReturn:
+    raise TypeError("an Event's metadata cannot be changed: build a new Event (attrs.evolve)")
+
+
+class FrozenDict(dict[str, object]):
+    """A dict that cannot be changed: an :class:`Event`'s metadata, and the objects in it.
+
+    Still a ``dict`` to everything that reads it (``json.dumps``, ``==``, ``isinstance``).
+    """
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (FrozenDict, (dict(self),))
+
+
+class FrozenList(list[object]):
+    """A list that cannot be changed: the arrays in an :class:`Event`'s metadata."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (FrozenList, (list(self),))
+
+
+def _frozen(value: object) -> object:
+    """``value`` with every dict and list in it, at any depth, frozen (no recursion)."""
+    if type(value) is not dict and type(value) is not list and not isinstance(value, (dict, list)):
+        return value
+    # Build bottom-up: first collect every container, then freeze children before parents.
+    order: list[object] = []
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (dict, list)):
+            order.append(item)
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    frozen: dict[int, object] = {}
+    for item in reversed(order):
+        if isinstance(item, dict):
+            frozen[id(item)] = FrozenDict({k: frozen.get(id(v), v) for k, v in item.items()})
+        else:
+            assert isinstance(item, list)
+            frozen[id(item)] = FrozenList(frozen.get(id(v), v) for v in item)
+    return frozen[id(value)]
+
+
 def _freeze_metadata(value: Mapping[str, object]) -> Mapping[str, object]:
     if not value:
         return _EMPTY
-    return MappingProxyType(dict(value))
+    for item in value.values():
+        if isinstance(item, (dict, list)):
+            result = _frozen(dict(value))
+            assert isinstance(result, FrozenDict)
+            return result
+    return FrozenDict(value)
 
 
-_EMPTY: Mapping[str, object] = MappingProxyType({})
+_EMPTY: Mapping[str, object] = FrozenDict()
+
 
 #: The earliest and the latest time an event may have: a day inside what ``datetime`` holds, so
 #: that any UTC offset, and the moves back a query or a reorder buffer makes, stay representable.
@@ -122,7 +178,8 @@ class Event:
 
     Required: ``id`` (non-empty, unique in its ``scope``), ``at`` (timezone-aware) and
     ``initiator``. ``session_id``, ``user_id`` and ``parent_id`` are ``None`` when absent and
-    may not be empty strings. ``metadata`` is copied into a read-only mapping.
+    may not be empty strings. ``metadata`` is copied and frozen at every depth: its dicts and
+    lists are still dicts and lists, but any change raises :class:`TypeError`.
 
     Raises :class:`~sessionkit.InvalidEventError` naming the event and the field when a value is
     refused.
@@ -176,16 +233,6 @@ class Event:
         """Whose prompts these are (rule 5): ``user_id`` if set, else the initiator's id.
         (``_rules.user_key``, written out here; a test checks that they agree.)"""
         return self.user_id if self.user_id is not None else self.initiator.id
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # The read-only metadata view does not pickle: rebuild the event from its fields.
-        fields = attrs.asdict(self, recurse=False)
-        fields["metadata"] = dict(self.metadata)
-        return (_rebuild_event, (fields,))
-
-
-def _rebuild_event(fields: dict[str, object]) -> Event:
-    return Event(**fields)  # type: ignore[arg-type]
 
 
 @attrs.frozen
