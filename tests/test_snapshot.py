@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -89,12 +91,59 @@ def test_golden_snapshot_restores_and_continues() -> None:
     [
         ({"format": "other"}, "not a sessionkit snapshot"),
         ({"version": 99}, "version 99"),
-        ({"sessions": [{"id": "x"}]}, "does not hold together"),
-        ({"rules": {"join_window_us": -1, "idle_timeout_us": 1, "header_kinds": []}}, "hold"),
+        ({"sessions": [{"id": "x"}]}, r"sessions\[0\]\.event_ids"),
+        ({"rules": {"join_window_us": -1, "idle_timeout_us": 1, "header_kinds": []}}, "rules"),
     ],
 )
 def test_bad_snapshots_are_refused(change: dict[str, object], message: str) -> None:
     """Another format, another version or broken content raise SnapshotError."""
     snapshot = {**golden_sessionizer().snapshot(), **change}
     with pytest.raises(SnapshotError, match=message):
+        Sessionizer.restore(snapshot)
+
+
+def edited(path: str, value: object) -> dict[str, Any]:
+    """The golden snapshot with the field at ``path`` (dots, and numbers for list items) set."""
+    snapshot: dict[str, Any] = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    *parents, last = path.split(".")
+    node: Any = snapshot
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node[part]
+    node[int(last) if last.isdigit() else last] = value
+    return snapshot
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        ("now", "2026-01-01T09:01:40", "now"),  # naive
+        ("now", 12, "now"),
+        ("closed", ["ticket-1"], "closed"),
+        ("closed", {"": "ticket-1"}, "closed['']"),
+        ("sessions.0.event_ids", "q1", "sessions[0].event_ids"),
+        ("sessions.0.event_ids", [], "sessions[0].event_ids"),
+        ("sessions.0.explicit", "false", "sessions[0].explicit"),
+        ("sessions.0.header_id", "a1", "sessions[0].header_id"),
+        ("sessions.0.started_at", "yesterday", "sessions[0].started_at"),
+        ("sessions.0.started_at", "2026-01-02T00:00:00+00:00", "sessions[0]"),
+        ("sessions.0.last_input_at", "2026-01-02T00:00:00+00:00", "sessions[0].last_input_at"),
+        ("sessions.1.id", "b314942d-cd93-537a-8e75-11f3eaa41162", "sessions[1].id"),
+        ("sessions.1.event_ids", ["b1", "q1"], "sessions[1].event_ids"),
+        ("sessions.0.id", None, "sessions[0].id"),
+        ("latest.0.session_id", "nope", "latest[0].session_id"),
+        ("latest.0.at", None, "latest[0].at"),
+        ("latest", {}, "latest"),
+    ],
+)
+def test_each_inconsistency_names_its_field(path: str, value: object, field: str) -> None:
+    """A hand-edited snapshot that does not hold together is refused, naming the field."""
+    with pytest.raises(SnapshotError, match=re.escape(f"field {field}")):
+        Sessionizer.restore(edited(path, value))
+
+
+def test_sessions_out_of_order_are_refused() -> None:
+    """Remembered sessions come in order of their last input."""
+    snapshot = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    snapshot["sessions"].reverse()
+    with pytest.raises(SnapshotError, match="in order of last input"):
         Sessionizer.restore(snapshot)
