@@ -463,3 +463,24 @@ class TestHostileLogs:
         summary = json.loads(done.stdout)
         assert summary["lines_read"] == 6 and summary["accepted"] == 3
         assert summary["rejected_by_reason"] == {"bad_timestamp": 2, "too_deep": 1}
+
+
+def test_a_replay_that_accepted_nothing_exits_1_saying_why(tmp_path: Path) -> None:
+    """Every line rejected is not a success: status 1, and one line naming the main reason."""
+    log = tmp_path / "chat.jsonl"
+    log.write_text(
+        "".join(
+            json.dumps({"created": 1_700_000_000 + n, "role": "user", "content": "hi"}) + "\n"
+            for n in range(3)
+        )
+    )
+    done = sessionkit("replay", log, "--no-db", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["rejected"] == 3
+    assert done.stderr.strip() == (
+        "sessionkit replay: no line was accepted: all 3 were rejected (3 as missing_field; "
+        "--rejects FILE writes each with its reason)"
+    )
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+    assert sessionkit("replay", empty, "--no-db", cwd=tmp_path).returncode == 0  # nothing to read

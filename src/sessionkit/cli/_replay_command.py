@@ -110,6 +110,14 @@ def run(options: argparse.Namespace) -> int:
         raise RuntimeError(f"lines read and outcomes disagree: {summary.to_json()}")
     if not options.quiet:
         print(_report(summary, elapsed, options))
+    if summary.lines_read and not (summary.accepted or summary.duplicates):
+        reason, count = summary.rejected_by_reason.most_common(1)[0]
+        print(
+            f"sessionkit replay: no line was accepted: all {summary.lines_read:,} were rejected "
+            f"({count:,} as {reason}; --rejects FILE writes each with its reason)",
+            file=sys.stderr,
+        )
+        return 1
     return 1 if options.strict and summary.rejected else 0
 
 
@@ -189,7 +197,7 @@ def _open_tracker(options: argparse.Namespace, rules: Rules) -> Tracker:
 
 
 def _report(summary: ReplaySummary, elapsed: float, options: argparse.Namespace) -> str:
-    rate = summary.lines_read / elapsed if elapsed > 0 else 0.0
+    rate = summary.accepted / elapsed if elapsed > 0 else 0.0
     if options.format == "json":
         document = summary.to_json()
         document["seconds"] = round(elapsed, 3)
