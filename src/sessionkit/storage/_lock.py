@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from typing import IO
 
@@ -20,6 +22,7 @@ class WriterLock:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._created = not os.path.exists(path)
         self._file: IO[bytes] | None = open(path, "a+b")  # noqa: SIM115
         try:
             _lock(self._file)
@@ -32,9 +35,13 @@ class WriterLock:
                 path,
             ) from None
 
-    def release(self) -> None:
-        """Let the next writer in. Idempotent."""
+    def release(self, *, refused: bool = False) -> None:
+        """Let the next writer in. Idempotent. ``refused``: the store was not opened, so a lock
+        file this lock created is removed too (opening a file that is not ours leaves nothing)."""
         if self._file is not None:
+            if refused and self._created:
+                with contextlib.suppress(OSError):
+                    os.remove(self.path)
             self._file.close()  # closing the file drops the lock
             self._file = None
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from sessionkit import (
@@ -112,6 +114,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
 }
 
+#: The tables a sessionkit store has (a file with a schema version but not these is not ours).
+_TABLES = {"meta", "sessions", "events", "session_users"}
+
 _SESSION_COLUMNS = (
     "num, scope, id, explicit, header_id, started_us, started_offset, status, closed_us, "
     "closed_offset, close_reason, last_seq, last_input_us, last_input_offset, event_count"
@@ -153,37 +158,113 @@ def _time(us: int, offset: int) -> datetime:
     return (_EPOCH + timedelta(microseconds=us)).astimezone(zone)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _guarded(method: _F) -> _F:
+    """Make a store method's faults one :class:`StoreError` naming the file and the cause, and
+    (read-only) run it in one read transaction: one consistent snapshot while a writer commits."""
+
+    @functools.wraps(method)
+    def guarded(self: SQLiteStore, *args: Any, **kwargs: Any) -> Any:
+        with self._lock, _faults(self.path):
+            outermost = self._depth == 0
+            self._depth += 1
+            try:
+                if outermost and self.readonly:
+                    self._db.execute("BEGIN")
+                try:
+                    return method(self, *args, **kwargs)
+                finally:
+                    if outermost and self.readonly and self._db.in_transaction:
+                        self._db.execute("COMMIT")
+            finally:
+                self._depth -= 1
+
+    return guarded  # type: ignore[return-value]
+
+
+@contextmanager
+def _faults(path: str) -> Iterator[None]:
+    """SQLite's faults, and times an older version could write, as one StoreError."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise _store_error(error, path) from error
+    except OverflowError as error:
+        raise IncompatibleStoreError(
+            f"holds a time outside what Python's datetime can hold ({error})", path
+        ) from error
+
+
+def _store_error(error: sqlite3.Error, path: str) -> StoreError:
+    """The one-line StoreError for a fault SQLite reported."""
+    text = str(error)
+    if "malformed" in text or "not a database" in text:
+        return IncompatibleStoreError(f"not a SQLite database, or a corrupt one ({text})", path)
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"cannot write: the file or its folder is read-only ({text})", path)
+    if "full" in text:
+        return StoreError(f"cannot write: the disk is full ({text})", path)
+    return StoreError(f"SQLite: {text}", path)
+
+
 class SQLiteStore:
     """A durable store in the SQLite file ``path`` (``":memory:"`` for a private in-memory one).
 
-    Opening for writing (the default) takes the writer lock (a side file ``path + ".lock"``),
-    creates or migrates the schema, and turns on WAL so that readers in other processes can
-    query while the writer works. ``readonly=True`` opens for queries only: no lock, no
-    migration. Raises :class:`~sessionkit.StoreLockedError` when another writer holds the file
-    and :class:`~sessionkit.IncompatibleStoreError` for a file it cannot use.
+    Opening for writing (the default) takes the writer lock (a side file beside the real file,
+    its path with ``.lock`` added, symbolic links resolved), creates or migrates the schema, and
+    turns on WAL so that readers in other processes can query while the writer works.
+    ``replace=True`` deletes what the file holds first, while holding the lock. A file that is
+    not a sessionkit store is refused before anything in it changes. ``readonly=True`` opens for
+    queries only: no lock, no migration, each query one consistent read; a store on read-only
+    media is read as it is.
 
-    Safe to use from several threads (calls are serialised).
+    Raises :class:`~sessionkit.StoreLockedError` when another writer holds the file,
+    :class:`~sessionkit.IncompatibleStoreError` for a file it cannot use, and
+    :class:`~sessionkit.StoreError` (naming the file and the cause) for any other fault: a full
+    disk, a read-only file. Safe to use from several threads (calls are serialised).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, readonly: bool = False, replace: bool = False
+    ) -> None:
         self.path = os.fspath(path)
         self.readonly = readonly
         self._lock = threading.RLock()
+        self._depth = 0
         self._writer_lock: WriterLock | None = None
+        self._recorded: KeyFilter | None = None
+        self._open: dict[tuple[str, str], tuple[int, set[str]]] = {}
         in_memory = self.path == ":memory:"
         if not readonly and not in_memory:
-            self._writer_lock = WriterLock(self.path + ".lock")
+            self._writer_lock = WriterLock(os.path.realpath(self.path) + ".lock")
         try:
-            self._db = self._connect(in_memory)
-            self._prepare()
+            with _faults(self.path):
+                self._open_file(in_memory, replace)
         except BaseException:
             if self._writer_lock is not None:
-                self._writer_lock.release()
+                self._writer_lock.release(refused=True)
             raise
+
+    def _open_file(self, in_memory: bool, replace: bool) -> None:
+        if replace and not in_memory and not self.readonly:  # under the writer lock
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(os.path.realpath(self.path) + suffix)
+        self._db = self._connect(in_memory)
+        self._prepare()  # refuses a file not ours before anything in it changes
+        if not self.readonly:
+            if not in_memory:
+                self._tune()
+            self._load_writer_state()
+
+    def _load_writer_state(self) -> None:
+        """What only the writer keeps: the next seq, the open sessions, the recorded ids."""
         self._next_seq = self._scalar("SELECT coalesce(max(seq), 0) + 1 FROM events")
         # The sessions that may still take events (the open ones): (scope, id) -> their num and
         # the user keys already recorded in session_users for it.
-        self._open: dict[tuple[str, str], tuple[int, set[str]]] = {
+        self._open = {
             (scope, id): (num, set())
             for num, scope, id in self._db.execute(
                 "SELECT num, scope, id FROM sessions WHERE status = 'open'"
@@ -191,11 +272,9 @@ class SQLiteStore:
         }
         # Every recorded session id, in a filter: most look-ups of is_closed are for brand-new
         # ids, which it answers without SQL. Only the writer keeps one: it alone adds sessions.
-        self._recorded: KeyFilter | None = None
-        if not readonly:
-            self._recorded = KeyFilter()
-            for scope, id in self._db.execute("SELECT scope, id FROM sessions"):
-                self._recorded.add(scope, id)
+        self._recorded = KeyFilter()
+        for scope, id in self._db.execute("SELECT scope, id FROM sessions"):
+            self._recorded.add(scope, id)
         users = dict(self._open.values())
         for num, user_key in self._db.execute(
             "SELECT u.num, u.user_key FROM sessions s JOIN session_users u ON u.num = s.num "
@@ -204,40 +283,44 @@ class SQLiteStore:
             users[num].add(user_key)
 
     def _connect(self, in_memory: bool) -> sqlite3.Connection:
+        if not self.readonly:
+            return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if not os.path.exists(self.path):
+            raise StoreError("no such store file", self.path)
+        uri = f"file:{quote(os.path.abspath(self.path))}?mode=ro"
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         try:
-            if self.readonly:
-                if not os.path.exists(self.path):
-                    raise StoreError("no such store file", self.path)
-                uri = f"file:{quote(os.path.abspath(self.path))}?mode=ro"
-                db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-            else:
-                db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-                if not in_memory:
-                    db.execute("PRAGMA journal_mode=WAL")
-                    db.execute("PRAGMA synchronous=FULL")
-                    # Checkpoint every 40 MB of WAL rather than every 4 MB: fewer, larger copies
-                    # back into the database (a third of the commit time at 1,000-event batches).
-                    db.execute("PRAGMA wal_autocheckpoint=10000")
-                    db.execute("PRAGMA cache_size=-65536")
-            db.execute("PRAGMA busy_timeout=5000")
-            return db
-        except sqlite3.DatabaseError as error:
-            raise IncompatibleStoreError(f"not a SQLite database ({error})", self.path) from None
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # WAL readers need to write the -shm file; on read-only media nothing writes, so
+            # the file is read as it is.
+            db.close()
+            uri = f"file:{quote(os.path.abspath(self.path))}?immutable=1"
+            db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout=5000")
+        return db
+
+    def _tune(self) -> None:
+        """The writer's settings, once the file is known to be ours."""
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        # Checkpoint every 40 MB of WAL rather than every 4 MB: fewer, larger copies back into
+        # the database (a third of the commit time at 1,000-event batches).
+        self._db.execute("PRAGMA wal_autocheckpoint=10000")
+        self._db.execute("PRAGMA cache_size=-65536")
+        self._db.execute("PRAGMA busy_timeout=5000")
 
     def _prepare(self) -> None:
         """Check the schema version; create or migrate it when opened for writing."""
-        try:
-            version = self._scalar("PRAGMA user_version")
-            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
-        except sqlite3.DatabaseError as error:
-            raise IncompatibleStoreError(f"not a SQLite database ({error})", self.path) from None
+        version = self._scalar("PRAGMA user_version")
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
         if version > SCHEMA_VERSION:
             raise IncompatibleStoreError(
                 f"schema version {version} is newer than this sessionkit's ({SCHEMA_VERSION}); "
                 "upgrade sessionkit to open it",
                 self.path,
             )
-        if version == 0 and tables:
+        if (version == 0 and tables) or (version and not tables >= _TABLES):
             raise IncompatibleStoreError(
                 "this SQLite file holds another program's tables, not a sessionkit store",
                 self.path,
@@ -268,7 +351,8 @@ class SQLiteStore:
             try:
                 yield
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite may have rolled back already (disk full)
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
@@ -292,6 +376,7 @@ class SQLiteStore:
 
     # -- recording ------------------------------------------------------------------------------
 
+    @_guarded
     def record(self, batch: Batch) -> None:
         """Record a batch in one transaction: all of it, or (on any error) none of it."""
         if self.readonly:
@@ -365,12 +450,20 @@ class SQLiteStore:
                 ],
             )
 
+    @_guarded
     def stored_rules(self) -> Rules | None:
         """The rules the recorded data was grouped under, or ``None`` for an empty store."""
-        with self._lock:
-            text = self._meta("rules")
-        return None if text is None else Rules.from_json(json.loads(text))
+        text = self._meta("rules")
+        if text is None:
+            return None
+        try:
+            return Rules.from_json(json.loads(text))
+        except (TypeError, ValueError, KeyError) as error:
+            raise IncompatibleStoreError(
+                f"its meta row 'rules' is not rules sessionkit wrote ({error!r})", self.path
+            ) from None
 
+    @_guarded
     def resume_point(self) -> tuple[Rules, datetime | None] | None:
         """The rules and time of the last batch, or ``None`` when nothing was recorded."""
         with self._lock:
@@ -380,6 +473,7 @@ class SQLiteStore:
             now_text = self._meta("now")
         return rules, datetime.fromisoformat(now_text) if now_text else None
 
+    @_guarded
     def remembered_sessions(
         self, with_input_after: datetime | None
     ) -> list[tuple[SessionSummary, Sequence[str]]]:
@@ -406,6 +500,7 @@ class SQLiteStore:
                 ids[num].append(event_id)
         return [(_session_from(row), ids[row[0]]) for row in rows]
 
+    @_guarded
     def recent_events(self, at_or_after: datetime | None) -> list[tuple[str, str, datetime, str]]:
         """``(scope, user key, at, session id)`` of the events at or after the time."""
         with self._lock:
@@ -419,6 +514,7 @@ class SQLiteStore:
                 )
             ]
 
+    @_guarded
     def is_closed(self, session_id: str, scope: str) -> bool:
         """Whether the session is recorded and closed."""
         if self._recorded is not None and (scope, session_id) not in self._recorded:
@@ -449,6 +545,7 @@ class SQLiteStore:
         ).fetchone()
         return _session_from(found)
 
+    @_guarded
     def session(self, session_id: str, scope: str = "") -> Session | None:
         """One whole session, with its events and thread tree, or ``None``."""
         with self._lock:
@@ -467,6 +564,7 @@ class SQLiteStore:
             ]
         return whole_session(row, stored)
 
+    @_guarded
     def session_of(self, event_id: str, scope: str = "") -> str | None:
         """The id of the session the event was last assigned to, or ``None``."""
         with self._lock:
@@ -477,6 +575,7 @@ class SQLiteStore:
             )
         return found
 
+    @_guarded
     def sessions(
         self,
         *,
