@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from contextlib import ExitStack
@@ -179,11 +178,7 @@ def _loop(replay: _Replay, options: argparse.Namespace) -> tuple[ReplaySummary, 
 
 def _open_tracker(options: argparse.Namespace, rules: Rules) -> Tracker:
     path = options.db
-    if os.path.exists(path) and options.replace:
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(path + suffix):
-                os.remove(path + suffix)
-    store = SQLiteStore(path)
+    store = SQLiteStore(path, replace=options.replace)  # deletes only once it holds the lock
     try:
         if store.stored_rules() is not None and not options.append:
             raise UsageError(

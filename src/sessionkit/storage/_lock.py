@@ -7,7 +7,7 @@ import os
 import sys
 from typing import IO
 
-from sessionkit import StoreLockedError
+from sessionkit import StoreError, StoreLockedError
 
 __all__ = ["WriterLock"]
 
@@ -23,7 +23,14 @@ class WriterLock:
     def __init__(self, path: str) -> None:
         self.path = path
         self._created = not os.path.exists(path)
-        self._file: IO[bytes] | None = open(path, "a+b")  # noqa: SIM115
+        try:
+            self._file: IO[bytes] | None = open(path, "a+b")  # noqa: SIM115
+        except OSError as error:
+            raise StoreError(
+                f"cannot write the writer lock here ({error.strerror}); the folder may be "
+                "read-only (readers can use SQLiteStore(path, readonly=True))",
+                path,
+            ) from None
         try:
             _lock(self._file)
         except OSError:
