@@ -195,6 +195,8 @@ def storage_problem(event: Event) -> str | None:
             encoded.encode("utf-8")
         except (TypeError, ValueError) as error:
             return f"metadata is not plain JSON ({error})"
+        except RecursionError:
+            return "metadata is nested too deeply to store"
         if json.loads(encoded) != plain:
             return "metadata would not come back unchanged from JSON (tuples or non-string keys?)"
     return None

@@ -126,6 +126,16 @@ def _matches(event: Event, session: Session, filters: dict[str, Any]) -> bool:
     return all(checks[name](value) for name, value in filters.items())
 
 
+def _nested(depth: int) -> dict[str, Any]:
+    """Metadata nested ``depth`` objects deep (too deep for JSON to write)."""
+    top: dict[str, Any] = {}
+    node = top
+    for _ in range(depth):
+        node["x"] = {}
+        node = node["x"]
+    return top
+
+
 def _shape(session: Session) -> list[tuple[int, str]]:
     return [(depth, node.event.id) for root in session.roots for depth, node in root.walk()]
 
@@ -245,6 +255,7 @@ class StoreConformance:
             Event(id="b1", at=T0, initiator=alice, input="\ud800"),
             Event(id="b2", at=T0, initiator=alice, metadata={"t": (1, 2)}),
             Event(id="b3", at=T0, initiator=alice, metadata={"b": b"bytes"}),
+            Event(id="b4", at=T0, initiator=alice, metadata=_nested(100_000)),
         ]
         for event in bad:
             with pytest.raises(UnstorableEventError) as refused:
