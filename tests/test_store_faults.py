@@ -243,3 +243,22 @@ class TestFaults:
         )
         assert done.returncode == 2
         assert done.stderr.count("\n") == 1 and "another program" in done.stderr
+
+
+def test_a_time_an_older_version_stored_is_reported_not_a_crash(tmp_path: Path) -> None:
+    """A stored time before year 1 (sessionkit 0.1 could write one) makes opening the store an
+    IncompatibleStoreError that says so."""
+    path = tmp_path / "s.db"
+    with Tracker(SQLiteStore(path)) as tracker:
+        tracker.track_many(events(3))
+    db = sqlite3.connect(path)
+    db.execute("UPDATE events SET at_us = -62135596800000000, at_offset = 50400")
+    db.commit()
+    db.close()
+
+    def read_everything() -> None:
+        with SQLiteStore(path, readonly=True) as reader:
+            reader.sessions()
+
+    with pytest.raises(IncompatibleStoreError, match="now refuses: event 'e0': at 0001-01-01"):
+        read_everything()

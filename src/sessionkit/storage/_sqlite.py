@@ -19,6 +19,7 @@ from sessionkit import (
     CloseReason,
     Event,
     IncompatibleStoreError,
+    InvalidEventError,
     Participant,
     ParticipantKind,
     Rules,
@@ -194,6 +195,10 @@ def _faults(path: str) -> Iterator[None]:
     except OverflowError as error:
         raise IncompatibleStoreError(
             f"holds a time outside what Python's datetime can hold ({error})", path
+        ) from error
+    except InvalidEventError as error:  # written by an older version, without today's checks
+        raise IncompatibleStoreError(
+            f"holds an event sessionkit now refuses: {error}", path
         ) from error
 
 

@@ -413,6 +413,18 @@ class StoreConformance:
             store.sessions(limit=0)
         with pytest.raises(ValueError, match="cursor"):
             store.sessions(after="'; --")
+        with pytest.raises(ValueError, match="since and until"):
+            store.sessions(since=datetime(2026, 1, 1))  # naive
+        with pytest.raises(ValueError, match="status"):
+            store.sessions(status="ended")
+
+    def test_status_may_be_given_by_value(self, store: SessionStore) -> None:
+        """status="open" is SessionStatus.OPEN."""
+        self._filled(store)
+        for status in Status:
+            by_value = store.sessions(status=status.value, limit=10_000).items
+            assert by_value == store.sessions(status=status, limit=10_000).items
+            assert by_value and all(row.session.status is status for row in by_value)
 
     def test_unknown_ids(self, store: SessionStore) -> None:
         """Unknown sessions and events are None, not errors."""
