@@ -151,15 +151,18 @@ def _frozen(value: object) -> object:
     return frozen[id(value)]
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _freeze_metadata(value: Mapping[str, object]) -> Mapping[str, object]:
     if not value:
         return _EMPTY
-    for item in value.values():
-        if isinstance(item, (dict, list)):
-            result = _frozen(dict(value))
-            assert isinstance(result, FrozenDict)
-            return result
-    return FrozenDict(value)
+    frozen = FrozenDict(value)
+    if _SCALARS.issuperset(map(type, frozen.values())):  # flat: the common case, in C
+        return frozen
+    result = _frozen(dict(value))  # nested (or exotic): freeze every level
+    assert isinstance(result, FrozenDict)
+    return result
 
 
 _EMPTY: Mapping[str, object] = FrozenDict()

@@ -191,7 +191,11 @@ class EventMapper:
         layout = self.layout
         if type(event_id) is not str or not event_id:
             event_id = _id(event_id, layout.event_id) or f"{source}:{line}"
-        at = self.timestamps(self._first_of(record, self._times, "time"))
+        key, parts = self._times[0]  # most logs have the first time field: no call for it
+        raw_time = get(key) if parts is None else _dig(record, parts)
+        if raw_time is None:
+            raw_time = self._first_of(record, self._times, "time")
+        at = self.timestamps(raw_time)
         if user_id is not None and (type(user_id) is not str or not user_id):
             user_id = _id(user_id, layout.user_id)
         if session_id is not None and (type(session_id) is not str or not session_id):
@@ -208,11 +212,13 @@ class EventMapper:
             user_id=user_id,
             session_id=session_id,
             parent_id=parent_id,
-            scope=self._scope(record),
+            scope=self._scope(record) if self._scopes else "",
             ends_session=False if ends is None else _flag(ends, layout.session_end),
             input=text_in if text_in is None or type(text_in) is str else _text(text_in),
             output=text_out if text_out is None or type(text_out) is str else _text(text_out),
-            metadata=_NO_METADATA if metadata is None else self._metadata(metadata),
+            metadata=metadata
+            if type(metadata) is dict
+            else (_NO_METADATA if metadata is None else self._metadata(metadata)),
         )
 
     def _first_of(

@@ -13,6 +13,7 @@ import json
 import os
 import zlib
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import Any, BinaryIO, NamedTuple
 
 import attrs
@@ -145,52 +146,69 @@ class LogReader:
                 self._done_bytes += log.position() or 0
                 self._current = None
 
-    def _jsonl(self, log: LogFile) -> Iterator[LogEvent | RejectedLine]:
-        source = log.name
+    def _jsonl(self, log: LogFile) -> Iterator[LogEvent | RejectedLine]:  # long: the hot path
+        source, mapper, loads, limit = log.name, self.mapper, json.loads, self.max_line_bytes
+        depth_floor = 2 * self.max_depth
         number = 0
         try:
-            for number, line in enumerate(log.limited_lines(self.max_line_bytes), 1):
-                if type(line) is int:
-                    self.lines_read += 1
-                    yield RejectedLine(
-                        source,
-                        number,
-                        "line_too_long",
-                        f"the line is {line:,} bytes long, more than max_line_bytes "
-                        f"({self.max_line_bytes:,})",
-                        "",
-                    )
-                    continue
-                assert isinstance(line, bytes)
-                raw = line[len(_BOM) :] if number == 1 and line.startswith(_BOM) else line
+            # readline(limit) called from C: a line is never read longer than the limit.
+            for number, line in enumerate(iter(partial(log.lines.readline, limit), b""), 1):
+                if len(line) == limit and line[-1:] != b"\n":
+                    length = log.rest_of_line(line)
+                    if length is not None:
+                        self.lines_read += 1
+                        yield self._too_long(source, number, length)
+                        continue
+                raw = line[3:] if number == 1 and line.startswith(_BOM) else line
                 if not raw.strip():
                     continue
                 self.lines_read += 1
-                yield self._json_line(source, number, raw)
+                try:
+                    record = loads(raw.decode())  # text: json would sniff the encoding
+                except (ValueError, RecursionError) as error:
+                    yield self._not_json(source, number, raw, error)
+                    continue
+                if type(record) is not dict or (
+                    len(raw) > depth_floor  # a shorter line cannot nest that deep
+                    and raw.count(b"{") + raw.count(b"[") > self.max_depth
+                    and _depth(record) > self.max_depth
+                ):
+                    yield self._not_a_record(source, number, raw, record)
+                    continue
+                try:
+                    yield LogEvent(source, number, mapper(record, source, number), raw)
+                except Exception as error:
+                    yield self._unmapped(source, number, raw, error)
         except _BROKEN_STREAM as error:
             yield self._unreadable(source, number + 1, error)
 
-    def _json_line(self, source: str, number: int, raw: bytes) -> LogEvent | RejectedLine:
-        """One line's outcome: any bytes become exactly one of them, whatever they hold."""
-        try:
-            record = json.loads(raw.decode())  # text: json would otherwise sniff the encoding
-        except UnicodeDecodeError as error:
+    def _too_long(self, source: str, number: int, length: int) -> RejectedLine:
+        return RejectedLine(
+            source,
+            number,
+            "line_too_long",
+            f"the line is {length:,} bytes long, more than max_line_bytes "
+            f"({self.max_line_bytes:,})",
+            "",
+        )
+
+    def _not_json(self, source: str, number: int, raw: bytes, error: Exception) -> RejectedLine:
+        if isinstance(error, UnicodeDecodeError):
             return RejectedLine(source, number, "not_utf8", str(error), raw_text(raw))
-        except RecursionError:
+        if isinstance(error, RecursionError):
             return self._too_deep(source, number, raw_text(raw))
-        except ValueError as error:
-            return RejectedLine(source, number, "malformed_json", str(error), raw_text(raw))
-        if type(record) is not dict:
-            return RejectedLine(
-                source,
-                number,
-                "not_an_object",
-                f"a line must be a JSON object, not {type(record).__name__}",
-                raw_text(raw),
-            )
-        if raw.count(b"{") + raw.count(b"[") > self.max_depth and _depth(record) > self.max_depth:
+        return RejectedLine(source, number, "malformed_json", str(error), raw_text(raw))
+
+    def _not_a_record(self, source: str, number: int, raw: bytes, record: object) -> RejectedLine:
+        if type(record) is dict:
             return self._too_deep(source, number, raw_text(raw))
-        return self._mapped(source, number, record, raw)
+        return RejectedLine(
+            source,
+            number,
+            "not_an_object",
+            f"a line must be a JSON object, not {type(record).__name__}",
+            raw_text(raw),
+        )
 
     def _too_deep(self, source: str, number: int, raw: str) -> RejectedLine:
         return RejectedLine(
@@ -204,17 +222,22 @@ class LogReader:
     def _mapped(
         self, source: str, number: int, record: dict[str, Any], raw: bytes | str
     ) -> LogEvent | RejectedLine:
-        """The record's event, or its rejection: the mapper's own, or any failure in it."""
+        """The record's event, or its rejection (a CSV record's; JSON Lines inline this)."""
         try:
-            event = self.mapper(record, source, number)
-        except LogLineError as error:
+            return LogEvent(source, number, self.mapper(record, source, number), raw)
+        except Exception as error:
+            return self._unmapped(source, number, raw, error)
+
+    def _unmapped(
+        self, source: str, number: int, raw: bytes | str, error: Exception
+    ) -> RejectedLine:
+        """The rejection of a record the mapper failed on: its own reason, or what failed."""
+        if isinstance(error, LogLineError):
             return RejectedLine(source, number, error.reason, str(error), raw_text(raw))
-        except InvalidEventError as error:  # an event the mapper built was refused
+        if isinstance(error, InvalidEventError):  # an event the mapper built was refused
             reason = "bad_timestamp" if error.field == "at" else "invalid_event"
             return RejectedLine(source, number, reason, str(error), raw_text(raw))
-        except (RecursionError, MemoryError) as error:
-            return RejectedLine(source, number, "invalid_event", repr(error), raw_text(raw))
-        return LogEvent(source, number, event, raw)
+        return RejectedLine(source, number, "invalid_event", repr(error), raw_text(raw))
 
     def _unreadable(self, source: str, line: int, error: Exception) -> RejectedLine:
         """The rest of a compressed file that cannot be read, counted as one rejected line."""

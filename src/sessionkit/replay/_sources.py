@@ -46,28 +46,21 @@ class LogFile:
             stream = cast(BinaryIO, gzip.GzipFile(fileobj=buffered, mode="rb"))
         self.lines: BinaryIO = stream
 
-    def limited_lines(self, limit: int) -> Iterator[bytes | int]:
-        """The lines as bytes, each at most ``limit`` bytes long with its line ending; a longer
-        line comes as its length (an ``int``) instead, read in pieces and never held whole."""
+    def rest_of_line(self, start: bytes) -> int | None:
+        """Read past the rest of a line that began with ``start`` (as long as the reader's
+        limit), in pieces, holding none; its whole length, or ``None`` when ``start`` was the
+        end of the file (then it was a whole line)."""
         readline = self.lines.readline
-        while True:
-            line = readline(limit)
-            if not line:
-                return
-            if len(line) < limit or line.endswith(b"\n"):
-                yield line
-                continue
+        rest = readline(1 << 20)
+        if not rest:
+            return None
+        length = len(start) + len(rest)
+        while not rest.endswith(b"\n"):
             rest = readline(1 << 20)
-            if not rest:  # exactly ``limit`` bytes, at the end of the file
-                yield line
-                return
-            length = len(line) + len(rest)
-            while not rest.endswith(b"\n"):
-                rest = readline(1 << 20)
-                if not rest:
-                    break
-                length += len(rest)
-            yield length
+            if not rest:
+                break
+            length += len(rest)
+        return length
 
     def position(self) -> int | None:
         """Bytes of the stored file read so far, or ``None`` when the source cannot tell."""

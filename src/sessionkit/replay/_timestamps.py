@@ -86,6 +86,19 @@ class TimestampParser:
     epoch_unit: EpochUnit | None = None
 
     def __call__(self, value: object) -> datetime:
+        if type(value) is str and not value.isdigit():  # the fast path: ISO 8601 / RFC 3339
+            text = value[:-1] + "+00:00" if _ISO_Z and value[-1:] in ("Z", "z") else value
+            try:
+                at = datetime.fromisoformat(text)
+            except ValueError:
+                pass
+            else:  # fixed offsets: aware exactly when a tzinfo is set
+                if at.tzinfo is not None and EARLIEST <= at <= LATEST:
+                    return at
+        return self._total(value)
+
+    def _total(self, value: object) -> datetime:
+        """Every form, in the documented order; whatever happens, a datetime or LogLineError."""
         try:
             at = self._read(value)
             if at.tzinfo is None or at.utcoffset() is None:
