@@ -489,13 +489,12 @@ class Sessionizer:
     def _sweep(self, now: datetime) -> tuple[SessionSummary, ...]:
         """Close the sessions whose horizon has come by ``now`` and forget their events."""
         closed: list[SessionSummary] = []
+        swept: list[_Scope] = []
         by_horizon = self._by_horizon
-        swept: set[_Scope] = set()
-        forgotten = 0
         self._next_sweep = None
         while by_horizon:
             summary, _ = by_horizon.popitem(last=False)
-            if summary.is_remembered_at(now):  # put it back: the earliest horizon still to come
+            if now < summary.horizon:  # is_remembered_at: put back the earliest horizon to come
                 by_horizon[summary] = None
                 by_horizon.move_to_end(summary, last=False)
                 self._next_sweep = summary.horizon
@@ -505,21 +504,21 @@ class Sessionizer:
                 self._closed.add(summary.id, summary.scope)
                 closed.append(summary.report(_CLOSED, _IDLE))
             state.forget(summary)
-            swept.add(state)
-            forgotten += 1
+            swept.append(state)
             if not state.sessions:
                 del self._scopes[summary.scope]
-        self._compact(swept, forgotten)
+        if swept:
+            self._compact(swept)
         return tuple(closed)
 
-    def _compact(self, swept: set[_Scope], popped: int) -> None:
+    def _compact(self, swept: list[_Scope]) -> None:
         """Give back the room of what a sweep forgot (see :meth:`_Scope.compact`)."""
-        for state in swept:
-            state.compact()
-        self._popped += popped
-        if self._popped > 2 * len(self._by_horizon) + 1024:
+        self._popped += len(swept)
+        if self._popped > 2 * len(self._by_horizon) + 1024:  # rare: amortised O(1)
             self._by_horizon = OrderedDict(self._by_horizon)
             self._popped = 0
+            for state in set(swept) | set(self._scopes.values()):
+                state.compact()
 
     # -- resuming -------------------------------------------------------------------------------
 
