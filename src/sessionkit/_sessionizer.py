@@ -296,7 +296,7 @@ class Sessionizer:
             return summary.ended_at is not None
         return self._closed.is_closed(session_id, scope)
 
-    def feed(self, event: Event) -> Assignment:
+    def feed(self, event: Event) -> Assignment:  # noqa: PLR0912, PLR0915 - long: the hot path
         """Decide which session ``event`` belongs to, and record it.
 
         Raises :class:`~sessionkit.OutOfOrderError` for an event earlier than :attr:`now`,
@@ -316,8 +316,72 @@ class Sessionizer:
             horizon = event.at + self._idle_timeout  # _rules.horizon, inlined
         except OverflowError:
             raise TimeOutOfRangeError(event, self._idle_timeout) from None
-        # From here on nothing can fail (rule 8).
-        return self._apply(event, state, target, rule, new_id, horizon)
+        # From here on nothing can fail (rule 8): apply the decision, in one pass.
+        at = event.at
+        event_id = event.id
+        self._now = at
+        next_sweep = self._next_sweep
+        if next_sweep is not None and next_sweep <= at:
+            closed = self._sweep(at)
+            state = self._scopes.get(event.scope)  # the sweep may have dropped it
+        else:
+            closed = _NONE_CLOSED
+        if state is None:
+            state = self._scopes[event.scope] = _Scope()
+        started = target is None
+        if target is None:
+            # Rule 6: the first event is the header if its initiator is of a header kind.
+            header = event_id if event.initiator.kind in self._header_kinds else None
+            target = _Summary(new_id, event.scope, rule is _EXPLICIT_ID, header, at, horizon)
+            is_header = header is not None
+            state.sessions[new_id] = target
+            self._by_horizon[target] = None
+            if self._next_sweep is None:
+                self._next_sweep = horizon
+            thread_parent: str | None = None
+        else:
+            self._by_horizon.move_to_end(target)
+            target.last_input_at = at
+            target.horizon = horizon
+            is_header = False
+            # Rule 11: the thread parent is the linked event if it is in this session already.
+            parent_id = event.parent_id
+            if parent_id is not None and state.events.get(parent_id) is target:
+                thread_parent = parent_id
+            else:
+                thread_parent = target.header_id
+        target.event_ids.append(event_id)
+        state.events[event_id] = target
+        # Rule 5: every accepted event becomes its user key's latest (_rules.user_key, inlined).
+        user_id = event.user_id
+        key = user_id if user_id is not None else event.initiator.id
+        latest = state.latest.get(key)
+        if latest is None:
+            state.latest[key] = _Latest(at, target)
+            target.latest_keys.append(key)
+        else:
+            latest.at = at
+            if latest.session is not target:
+                latest.session = target
+                target.latest_keys.append(key)
+        # Rule 7: an event may end its session.
+        if event.ends_session:
+            target.ended_at = at
+            self._closed.add(target.id, target.scope)
+            closed = (*closed, target.report(_CLOSED, _ENDED))
+        return _assignment(
+            (
+                event,
+                target.id,
+                rule,
+                target.explicit,
+                started,
+                is_header,
+                False,
+                thread_parent,
+                closed,
+            )
+        )
 
     def feed_each(self, events: Iterable[Event]) -> list[Assignment | RefusedEventError]:
         """Feed events in order, going past refused ones: for each, its assignment or the
@@ -394,82 +458,6 @@ class Sessionizer:
         if self._closed.is_closed(new_id, event.scope):
             raise SessionClosedError(event, new_id, None, Rule.SESSION_IDS)
         return None, _NEW_SESSION, new_id
-
-    def _apply(  # long: one pass that applies a decision, on feed's hot path
-        self,
-        event: Event,
-        state: _Scope | None,
-        target: _Summary | None,
-        rule: GroupingRule,
-        new_id: str,
-        horizon: datetime,
-    ) -> Assignment:
-        """Record a decision: move time, close what went idle, join or start the session."""
-        at = event.at
-        event_id = event.id
-        self._now = at
-        next_sweep = self._next_sweep
-        if next_sweep is not None and next_sweep <= at:
-            closed = self._sweep(at)
-            state = self._scopes.get(event.scope)  # the sweep may have dropped it
-        else:
-            closed = _NONE_CLOSED
-        if state is None:
-            state = self._scopes[event.scope] = _Scope()
-        started = target is None
-        if target is None:
-            # Rule 6: the first event is the header if its initiator is of a header kind.
-            header = event_id if event.initiator.kind in self._header_kinds else None
-            target = _Summary(new_id, event.scope, rule is _EXPLICIT_ID, header, at, horizon)
-            is_header = header is not None
-            state.sessions[new_id] = target
-            self._by_horizon[target] = None
-            if self._next_sweep is None:
-                self._next_sweep = horizon
-            thread_parent: str | None = None
-        else:
-            self._by_horizon.move_to_end(target)
-            target.last_input_at = at
-            target.horizon = horizon
-            is_header = False
-            # Rule 11: the thread parent is the linked event if it is in this session already.
-            parent_id = event.parent_id
-            if parent_id is not None and state.events.get(parent_id) is target:
-                thread_parent = parent_id
-            else:
-                thread_parent = target.header_id
-        target.event_ids.append(event_id)
-        state.events[event_id] = target
-        # Rule 5: every accepted event becomes its user key's latest (_rules.user_key, inlined).
-        user_id = event.user_id
-        key = user_id if user_id is not None else event.initiator.id
-        latest = state.latest.get(key)
-        if latest is None:
-            state.latest[key] = _Latest(at, target)
-            target.latest_keys.append(key)
-        else:
-            latest.at = at
-            if latest.session is not target:
-                latest.session = target
-                target.latest_keys.append(key)
-        # Rule 7: an event may end its session.
-        if event.ends_session:
-            target.ended_at = at
-            self._closed.add(target.id, target.scope)
-            closed = (*closed, target.report(_CLOSED, _ENDED))
-        return _assignment(
-            (
-                event,
-                target.id,
-                rule,
-                target.explicit,
-                started,
-                is_header,
-                False,
-                thread_parent,
-                closed,
-            )
-        )
 
     def advance(self, now: datetime) -> tuple[SessionSummary, ...]:
         """Move time forward to ``now`` without an event; return the sessions that closed.
