@@ -4,7 +4,7 @@ It does no I/O, reads no clock and draws no random numbers: time is only what ev
 (``event.at``) or what the caller passes to :meth:`Sessionizer.advance`. The rules' parameters,
 their precedence and their definitions live in ``_rules.py``; :meth:`Sessionizer._decide` tries
 the rules in that precedence, each step marked with its number in ``docs/rules.md``, and
-:meth:`Sessionizer._apply` applies the decision. The working state is:
+:meth:`Sessionizer.feed` then applies the decision. The working state is:
 
 * per remembered session (open, or ended but not yet past its horizon) a small summary;
 * per remembered event an index entry (its id, pointing at its session's summary);
