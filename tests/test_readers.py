@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
 import json
+import lzma
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -476,3 +479,44 @@ class TestHostileLines:
     def test_times_past_the_range_are_bad_timestamps(self, timestamp: str) -> None:
         """Times that once crashed the reader, or a store later, are bad_timestamp."""
         assert one_rejection(record(timestamp=timestamp)).reason == "bad_timestamp"
+
+
+class TestCompression:
+    """gzip, bzip2 and xz are recognised by their first bytes, whatever the file's name."""
+
+    COMPRESS: ClassVar[dict[str, Callable[[bytes], bytes]]] = {
+        "gzip": gzip.compress,
+        "bzip2": bz2.compress,
+        "xz": lzma.compress,
+    }
+
+    @pytest.mark.parametrize("kind", ["gzip", "bzip2", "xz"])
+    def test_a_compressed_log_is_read(self, tmp_path: Path, kind: str) -> None:
+        """The same lines come out of each compressed form, from a file and from stdin."""
+        data = jsonl(record(event_id="a"), "{oops", record(event_id="b"))
+        path = tmp_path / "log.data"  # the name says nothing
+        path.write_bytes(self.COMPRESS[kind](data))
+        for items in (list(LogReader([path])), read(self.COMPRESS[kind](data))):
+            assert [getattr(item, "reason", "ok") for item in items] == [
+                "ok",
+                "malformed_json",
+                "ok",
+            ]
+
+    @pytest.mark.parametrize("kind", ["gzip", "bzip2", "xz"])
+    def test_a_compressed_log_cut_short_is_one_unreadable_line(self, kind: str) -> None:
+        """What came before the cut is read; the rest is one `unreadable` line."""
+        data = jsonl(*(record(event_id=f"e{n}", input="x" * 200) for n in range(400)))
+        packed = self.COMPRESS[kind](data)
+        items = read(packed[: len(packed) // 2])
+        assert items[-1].reason == "unreadable"  # type: ignore[union-attr]
+        assert all(isinstance(item, LogEvent) for item in items[:-1])
+
+    def test_a_compressed_csv_is_csv_by_its_name(self, tmp_path: Path) -> None:
+        """``.csv.bz2`` and ``.csv.xz`` are CSV, like ``.csv.gz``."""
+        text = TestCsv.HEADER + "\nb1,2026-03-02T09:00:01Z,user_agent,user,bob,bob,hi\n"
+        for suffix, kind in ((".csv.bz2", "bzip2"), (".csv.xz", "xz")):
+            path = tmp_path / f"log{suffix}"
+            path.write_bytes(self.COMPRESS[kind](text.encode()))
+            (item,) = list(LogReader([path]))
+            assert isinstance(item, LogEvent) and item.event.id == "b1"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import lzma
 import os
 import zlib
 from collections.abc import Iterator, Sequence
@@ -36,7 +37,7 @@ MAX_LINE_BYTES = 8 * 2**20
 MAX_DEPTH = 64
 
 #: What a compressed stream raises when it is cut short or corrupt.
-_BROKEN_STREAM = (EOFError, gzip.BadGzipFile, zlib.error)
+_BROKEN_STREAM = (EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError, OSError)
 
 
 class LogEvent(NamedTuple):

@@ -1,12 +1,15 @@
-"""Opening the files a log is read from: paths, ``-`` for standard input, gzip by content."""
+"""Opening the files a log is read from: paths, ``-`` for standard input, and gzip, bzip2 or xz
+compression recognised by content."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO, cast
 
@@ -15,7 +18,12 @@ __all__ = ["STDIN", "LogFile", "is_csv", "open_log", "source_name"]
 #: The path that means standard input.
 STDIN = "-"
 
-_GZIP_MAGIC = b"\x1f\x8b"
+#: The first bytes of each compressed format, and how to open it.
+_COMPRESSED: tuple[tuple[bytes, Callable[[BinaryIO], BinaryIO]], ...] = (
+    (b"\x1f\x8b", lambda raw: cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))),
+    (b"BZh", lambda raw: cast(BinaryIO, bz2.BZ2File(raw, mode="rb"))),
+    (b"\xfd7zXZ\x00", lambda raw: cast(BinaryIO, lzma.LZMAFile(raw, mode="rb"))),  # noqa: SIM115
+)  # (each closes with the source it reads, in open_log)
 
 
 def source_name(path: str | os.PathLike[str]) -> str:
@@ -25,9 +33,9 @@ def source_name(path: str | os.PathLike[str]) -> str:
 
 
 def is_csv(path: str | os.PathLike[str]) -> bool:
-    """Whether a path names a CSV file (``.csv`` or ``.csv.gz``, any case)."""
+    """Whether a path names a CSV file (``.csv``, or ``.csv.gz``/``.bz2``/``.xz``; any case)."""
     name = os.fspath(path).lower()
-    return name.endswith((".csv", ".csv.gz"))
+    return name.endswith((".csv", ".csv.gz", ".csv.bz2", ".csv.xz"))
 
 
 class LogFile:
@@ -42,8 +50,11 @@ class LogFile:
         buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(Any, raw))
         self._buffered = buffered
         stream: BinaryIO = cast(BinaryIO, buffered)
-        if buffered.peek(2)[:2] == _GZIP_MAGIC:
-            stream = cast(BinaryIO, gzip.GzipFile(fileobj=buffered, mode="rb"))
+        start = buffered.peek(6)[:6]
+        for magic, opener in _COMPRESSED:
+            if start.startswith(magic):
+                stream = opener(stream)
+                break
         self.lines: BinaryIO = stream
 
     def rest_of_line(self, start: bytes) -> int | None:
