@@ -86,15 +86,34 @@ def test_epoch_numbers_detected_by_magnitude(number: object, expected: datetime)
 
 
 def test_the_magnitude_bounds_exactly() -> None:
-    """10**11 - 1 is seconds, 10**11 milliseconds; 10**14 microseconds; 10**17 is refused."""
+    """10**11 - 1 is seconds, 10**11 milliseconds; 10**14 microseconds; 10**17 nanoseconds;
+    10**20 is refused."""
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     assert parse(10**11 - 1) == epoch + timedelta(seconds=10**11 - 1)
     assert parse(10**11) == epoch + timedelta(milliseconds=10**11)
     assert parse(10**14 - 1) == epoch + timedelta(milliseconds=10**14 - 1)
     assert parse(10**14) == epoch + timedelta(microseconds=10**14)
+    assert parse(10**17 - 1) == epoch + timedelta(microseconds=10**17 - 1)
+    assert parse(10**17) == epoch + timedelta(microseconds=10**14)
     with pytest.raises(LogLineError, match="too large") as caught:
-        parse(10**17)
+        parse(10**20)
     assert caught.value.reason == "bad_timestamp"
+
+
+@pytest.mark.parametrize(
+    ("nanoseconds", "expected_us"),
+    [
+        ("1772442000123456789", 1772442000123456),  # OTLP's string of nanoseconds
+        (1772442000123456999, 1772442000123456),  # kept to the microsecond, rounding down
+        (-1, -1),  # before 1970, down too
+    ],
+)
+def test_nanoseconds_are_kept_to_the_microsecond(nanoseconds: object, expected_us: int) -> None:
+    """Nanosecond epochs (detected, or --epoch-unit ns) read exactly, floored to the µs."""
+    expected = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=expected_us)
+    assert TimestampParser(epoch_unit=EpochUnit.NANOSECONDS)(nanoseconds) == expected
+    if isinstance(nanoseconds, str):
+        assert parse(nanoseconds) == expected
 
 
 @pytest.mark.parametrize(

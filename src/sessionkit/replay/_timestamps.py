@@ -29,21 +29,28 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 class EpochUnit(enum.Enum):
     """The unit of a number of time since 1970-01-01T00:00:00Z."""
 
+    #: seconds
     SECONDS = "s"
+    #: milliseconds
     MILLISECONDS = "ms"
+    #: microseconds
     MICROSECONDS = "us"
+    #: nanoseconds (OpenTelemetry's ``*UnixNano``); kept to the microsecond, rounding down
+    NANOSECONDS = "ns"
 
 
-#: Microseconds per unit.
+#: Microseconds per unit (nanoseconds are divided instead: see ``_from_number``).
 _PER_UNIT = {EpochUnit.SECONDS: 1_000_000, EpochUnit.MILLISECONDS: 1_000, EpochUnit.MICROSECONDS: 1}
 
 #: Detecting the unit from the magnitude: below each bound, the unit beside it. A number of
-#: seconds below 10**11 is a time before the year 5138; so is a number of milliseconds below 10**14
-#: and of microseconds below 10**17. Milliseconds before 1973-03-03 (below 10**11) read as seconds.
+#: seconds below 10**11 is a time before the year 5138; so is a number of milliseconds below 10**14,
+#: of microseconds below 10**17 and of nanoseconds below 10**20. Milliseconds before 1973-03-03
+#: (below 10**11) read as seconds.
 _MAGNITUDES = (
     (10**11, EpochUnit.SECONDS),
     (10**14, EpochUnit.MILLISECONDS),
     (10**17, EpochUnit.MICROSECONDS),
+    (10**20, EpochUnit.NANOSECONDS),
 )
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
@@ -175,9 +182,13 @@ class TimestampParser:
             else:
                 raise LogLineError(
                     "bad_timestamp",
-                    f"time {shown} is too large for epoch seconds, milliseconds or microseconds",
+                    f"time {shown} is too large for epoch seconds, milliseconds, microseconds or "
+                    "nanoseconds",
                 )
         try:
+            if unit is EpochUnit.NANOSECONDS:  # exact integer arithmetic, then down to the µs
+                micros = number // 1000 if isinstance(number, int) else math.floor(number / 1000)
+                return _EPOCH + timedelta(microseconds=micros)
             if isinstance(number, int):
                 return _EPOCH + timedelta(microseconds=number * _PER_UNIT[unit])
             return _EPOCH + timedelta(microseconds=round(number * _PER_UNIT[unit]))
