@@ -296,9 +296,12 @@ class SQLiteStore:
         db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         try:
             db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.OperationalError:
-            # WAL readers need to write the -shm file; on read-only media nothing writes, so
-            # the file is read as it is.
+        except sqlite3.OperationalError as error:
+            # WAL readers need to write the -shm file; on read-only media, where nothing can
+            # change the file, it is read as it is. Any other fault is reported.
+            folder = os.path.dirname(os.path.abspath(self.path))
+            if "unable to open" not in str(error) or os.access(folder, os.W_OK):
+                raise
             db.close()
             uri = f"file:{quote(os.path.abspath(self.path))}?immutable=1"
             db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
