@@ -520,3 +520,18 @@ class TestCompression:
             path.write_bytes(self.COMPRESS[kind](text.encode()))
             (item,) = list(LogReader([path]))
             assert isinstance(item, LogEvent) and item.event.id == "b1"
+
+
+def test_a_mapping_function_that_fails_rejects_its_line_only() -> None:
+    """Whatever a mapper of your own raises, that line is invalid_event and the next is read."""
+
+    def mapper(record: dict[str, Any], source: str, line: int) -> Event:
+        if record["event_id"] == "bad":
+            raise KeyError("no such column")
+        return EventMapper()(record, source, line)
+
+    data = jsonl(record(event_id="bad"), record(event_id="good"))
+    bad, good = list(LogReader(["-"], stdin=io.BytesIO(data), mapper=mapper))
+    assert isinstance(bad, RejectedLine) and bad.reason == "invalid_event"
+    assert "KeyError" in bad.detail
+    assert isinstance(good, LogEvent) and good.event.id == "good"

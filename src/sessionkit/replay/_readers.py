@@ -177,9 +177,11 @@ class LogReader:
                     yield self._not_a_record(source, number, raw, record)
                     continue
                 try:
-                    yield LogEvent(source, number, mapper(record, source, number), raw)
-                except Exception as error:
+                    event = mapper(record, source, number)
+                except Exception as error:  # no failure of a mapper escapes a line
                     yield self._unmapped(source, number, raw, error)
+                    continue
+                yield LogEvent(source, number, event, raw)
         except _BROKEN_STREAM as error:
             yield self._unreadable(source, number + 1, error)
 
@@ -226,7 +228,7 @@ class LogReader:
         """The record's event, or its rejection (a CSV record's; JSON Lines inline this)."""
         try:
             return LogEvent(source, number, self.mapper(record, source, number), raw)
-        except Exception as error:
+        except Exception as error:  # no failure of a mapper escapes a line
             return self._unmapped(source, number, raw, error)
 
     def _unmapped(
