@@ -477,7 +477,7 @@ class Sessionizer:
     def _sweep(self, now: datetime) -> tuple[SessionSummary, ...]:
         """Close the sessions whose horizon has come by ``now`` and forget their events."""
         closed: list[SessionSummary] = []
-        swept: list[_Scope] = []
+        forgotten = 0
         by_horizon = self._by_horizon
         self._next_sweep = None
         while by_horizon:
@@ -492,20 +492,20 @@ class Sessionizer:
                 self._closed.add(summary.id, summary.scope)
                 closed.append(summary.report(_CLOSED, _IDLE))
             state.forget(summary)
-            swept.append(state)
+            forgotten += 1
             if not state.sessions:
                 del self._scopes[summary.scope]
-        if swept:
-            self._compact(swept)
+        if forgotten:
+            self._compact(forgotten)
         return tuple(closed)
 
-    def _compact(self, swept: list[_Scope]) -> None:
-        """Give back the room of what a sweep forgot (see :meth:`_Scope.compact`)."""
-        self._popped += len(swept)
+    def _compact(self, forgotten: int) -> None:
+        """Give back the room of what sweeps forgot (see :meth:`_Scope.compact`)."""
+        self._popped += forgotten
         if self._popped > 2 * len(self._by_horizon) + 1024:  # rare: amortised O(1)
             self._by_horizon = OrderedDict(self._by_horizon)
             self._popped = 0
-            for state in set(swept) | set(self._scopes.values()):
+            for state in self._scopes.values():  # a scope swept empty is gone already
                 state.compact()
 
     # -- resuming -------------------------------------------------------------------------------

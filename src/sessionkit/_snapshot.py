@@ -103,8 +103,8 @@ def _fail(where: str, problem: str) -> SnapshotError:
 
 
 def _time_field(item: dict[str, Any], key: str, where: str, optional: bool = False) -> Any:
-    value = item.get(key) if isinstance(item, dict) else None
-    if value is None and optional and isinstance(item, dict) and key in item:
+    value = item.get(key)
+    if value is None and optional and key in item:
         return None
     if not isinstance(value, str):
         raise _fail(where, f"must be an ISO 8601 time, not {value!r}")
