@@ -31,6 +31,15 @@ def events(n: int, start: int = 0, text: str = "") -> list[Event]:
     ]
 
 
+def sql(path: Path, *statements: str) -> None:
+    """Change a SQLite file as another program would: run ``statements`` and commit."""
+    db = sqlite3.connect(path)
+    for statement in statements:
+        db.execute(statement)
+    db.commit()
+    db.close()
+
+
 @contextlib.contextmanager
 def mounted(where: Path, *options: str) -> Iterator[Path]:
     """``mount OPTIONS where``, undone afterwards; the test is skipped where mounting is not
@@ -185,11 +194,7 @@ class TestFaults:
         """Another program's SQLite file, even with user_version 1, is refused unchanged: same
         bytes, still not WAL, no side files."""
         path = tmp_path / "theirs.db"
-        db = sqlite3.connect(path)
-        db.execute("CREATE TABLE customers (id INTEGER)")
-        db.execute("PRAGMA user_version = 1")
-        db.commit()
-        db.close()
+        sql(path, "CREATE TABLE customers (id INTEGER)", "PRAGMA user_version = 1")
         before = hashlib.sha256(path.read_bytes()).hexdigest()
         with pytest.raises(IncompatibleStoreError, match="another program"):
             SQLiteStore(path)
@@ -204,10 +209,7 @@ class TestFaults:
         path = tmp_path / "s.db"
         with Tracker(SQLiteStore(path)) as tracker:
             tracker.track_many(events(3))
-        db = sqlite3.connect(path)
-        db.execute("UPDATE meta SET value = ? WHERE key = 'rules'", (value,))
-        db.commit()
-        db.close()
+        sql(path, f"UPDATE meta SET value = '{value}' WHERE key = 'rules'")
         with pytest.raises(IncompatibleStoreError, match=f"meta row '{problem}'"):
             Tracker(SQLiteStore(path))
 
@@ -231,10 +233,7 @@ class TestFaults:
     def test_the_command_reports_a_store_fault_in_one_line(self, tmp_path: Path) -> None:
         """`sessionkit show` on a foreign file: one line on stderr, status 2."""
         path = tmp_path / "theirs.db"
-        db = sqlite3.connect(path)
-        db.execute("CREATE TABLE t (x)")
-        db.commit()
-        db.close()
+        sql(path, "CREATE TABLE t (x)")
         done = subprocess.run(
             [sys.executable, "-m", "sessionkit", "show", str(path)],
             check=False,
@@ -251,10 +250,7 @@ def test_a_time_an_older_version_stored_is_reported_not_a_crash(tmp_path: Path) 
     path = tmp_path / "s.db"
     with Tracker(SQLiteStore(path)) as tracker:
         tracker.track_many(events(3))
-    db = sqlite3.connect(path)
-    db.execute("UPDATE events SET at_us = -62135596800000000, at_offset = 50400")
-    db.commit()
-    db.close()
+    sql(path, "UPDATE events SET at_us = -62135596800000000, at_offset = 50400")
 
     def read_everything() -> None:
         with SQLiteStore(path, readonly=True) as reader:
