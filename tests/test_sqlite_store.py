@@ -13,6 +13,7 @@ import pytest
 
 from sessionkit import (
     Event,
+    GroupingRule,
     IncompatibleStoreError,
     Participant,
     ParticipantKind,
@@ -44,6 +45,34 @@ class TestSchema:
         with SQLiteStore(path) as store:
             Tracker(store).track(ev("q1", 0))
             assert store.session_of("q1") is not None
+
+    @staticmethod
+    def version_1_file(path: Path) -> None:
+        """A store as sessionkit 0.2 wrote it: schema version 1, with no rule column."""
+        with SQLiteStore(path) as store:
+            Tracker(store).track_many([ev("q1", 0), ev("q2", 10)])
+        db = sqlite3.connect(path)
+        db.execute("ALTER TABLE events DROP COLUMN rule")
+        db.execute("PRAGMA user_version = 1")
+        db.commit()
+        db.close()
+
+    def test_version_1_is_read_as_it_is_and_migrated_by_a_writer(self, tmp_path: Path) -> None:
+        """A reader shows a version-1 file's events with no rule and changes nothing; a writer
+        adds the rule column: old events keep no rule, new ones have theirs."""
+        path = tmp_path / "s.db"
+        self.version_1_file(path)
+        with SQLiteStore(path, readonly=True) as reader:
+            rows = reader.sessions().items
+            assert [(r.event.id, r.rule) for r in rows] == [("q1", None), ("q2", None)]
+            session = reader.session(rows[0].session.id)
+            assert session is not None and len(session.events) == 2
+        assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
+        with SQLiteStore(path) as store:
+            Tracker(store).track(ev("q3", 20))
+            rows = store.sessions().items
+        assert [r.rule for r in rows] == [None, None, GroupingRule.JOIN_WINDOW]
+        assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
 
     def test_newer_schema_is_refused(self, tmp_path: Path) -> None:
         """A file from a newer sessionkit is refused, not migrated down."""

@@ -82,7 +82,13 @@ class MemoryStore:
 
     def _add(self, assignment: Assignment) -> None:
         event, session_id = assignment.event, assignment.session_id
-        stored = StoredEvent(len(self._events) + 1, event, session_id, assignment.thread_parent_id)
+        stored = StoredEvent(
+            len(self._events) + 1,
+            event,
+            session_id,
+            assignment.thread_parent_id,
+            assignment.rule,
+        )
         key = (event.scope, session_id)
         if assignment.started:
             header_id = event.id if assignment.header else None
@@ -176,7 +182,9 @@ class MemoryStore:
         until: datetime | None = None,
         status: SessionStatus | str | None = None,
         explicit: bool | None = None,
+        session_id: str | None = None,
         only_sessions: bool = False,
+        newest_first: bool = False,
         limit: int = 100,
         after: str | None = None,
     ) -> Page:
@@ -188,25 +196,33 @@ class MemoryStore:
                 (scope is None or summary.scope == scope)
                 and (wanted is None or summary.status is wanted)
                 and (explicit is None or summary.explicit is explicit)
+                and (session_id is None or summary.id == session_id)
             )
 
         def event_ok(stored: StoredEvent) -> bool:
             return event_matches(stored.event, user, participant, since, until)
 
+        def unseen(seq: int) -> bool:
+            return start is None or (seq < start if newest_first else seq > start)
+
         with self._lock:
             if only_sessions:
-                chosen = (
-                    s
+                items = [
+                    self._listing(s, s.events[0])
                     for s in self._sessions.values()
-                    if s.events[0].seq > start
+                    if unseen(s.events[0].seq)
                     and session_ok(s.summary)
                     and any(map(event_ok, s.events))
-                )
-                items = [self._listing(s, s.events[0]) for s in chosen]
-                items.sort(key=lambda item: item.seq)
+                ]
+                items.sort(key=lambda item: item.seq, reverse=newest_first)
                 return page_of(items[: limit + 1], limit)
             items = []
-            for stored in self._events[start:]:
+            # An event's seq is its index + 1: the unseen ones are a slice.
+            if newest_first:
+                candidates = reversed(self._events[: None if start is None else start - 1])
+            else:
+                candidates = iter(self._events[start or 0 :])
+            for stored in candidates:
                 session = self._sessions[(stored.event.scope, stored.session_id)]
                 if session_ok(session.summary) and event_ok(stored):
                     items.append(self._listing(session, stored))
@@ -222,4 +238,5 @@ class MemoryStore:
             stored.event,
             stored.thread_parent_id,
             session.events[0].seq,
+            stored.rule,
         )

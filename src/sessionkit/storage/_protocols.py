@@ -73,11 +73,18 @@ class SessionQueries(Protocol):
         until: datetime | None = None,
         status: SessionStatus | str | None = None,
         explicit: bool | None = None,
+        session_id: str | None = None,
         only_sessions: bool = False,
+        newest_first: bool = False,
         limit: int = 100,
         after: str | None = None,
     ) -> Page:
-        """A page of :class:`SessionListing` rows in time order (see ``docs/storage.md``)."""
+        """A page of :class:`SessionListing` rows in time order, or newest first (see
+        ``docs/storage.md``).
+
+        .. versionchanged:: 0.3.0
+           ``session_id`` and ``newest_first`` added.
+        """
         ...
 
 

@@ -17,6 +17,7 @@ import attrs
 from sessionkit import (
     Assignment,
     Event,
+    GroupingRule,
     Rules,
     Session,
     SessionStatus,
@@ -56,14 +57,20 @@ class Batch:
 class StoredEvent(NamedTuple):
     """One stored event with what was decided for it.
 
-    ``seq`` is its position in the store (feed order across the store's life). A named tuple:
-    one is made for every event read back.
+    ``seq`` is its position in the store (feed order across the store's life); ``rule`` the
+    :class:`~sessionkit.GroupingRule` that put it in its session (``None`` for events a store
+    recorded before it kept rules: SQLite schema version 1). A named tuple: one is made for
+    every event read back.
+
+    .. versionchanged:: 0.3.0
+       ``rule`` added.
     """
 
     seq: int
     event: Event
     session_id: str
     thread_parent_id: str | None
+    rule: GroupingRule | None = None
 
 
 @attrs.frozen
@@ -73,11 +80,16 @@ class SessionListing:
     In the default view there is a row per matching event (``event`` is that event); with
     ``only_sessions=True`` one row per session, whose ``event`` is its first event (its header
     when it has one). ``seq`` is the event's position in the store, ``thread_parent_id`` its
-    thread parent, and ``first_seq`` the position of its session's first event.
+    thread parent, ``first_seq`` the position of its session's first event, and ``rule`` the
+    :class:`~sessionkit.GroupingRule` that put the event in its session (``None`` where the
+    store did not record it).
 
     .. versionchanged:: 0.2.0
        ``session`` is a :class:`~sessionkit.SessionSummary` (it was a ``SessionRow``, whose
        ``first_seq`` is now here).
+
+    .. versionchanged:: 0.3.0
+       ``rule`` added.
     """
 
     session: SessionSummary
@@ -85,6 +97,7 @@ class SessionListing:
     event: Event
     thread_parent_id: str | None
     first_seq: int
+    rule: GroupingRule | None = None
 
 
 @attrs.frozen
@@ -100,10 +113,10 @@ class Page:
 
 def check_query_arguments(
     limit: int, after: str | None, status: SessionStatus | str | None, *times: datetime | None
-) -> tuple[int, SessionStatus | None]:
-    """Validate the arguments of ``sessions()``; return the position to start after and the
-    status as the enum (its value is accepted too). Raises :class:`ValueError` naming the
-    argument."""
+) -> tuple[int | None, SessionStatus | None]:
+    """Validate the arguments of ``sessions()``; return the position to start after (``None``
+    for the first page) and the status as the enum (its value is accepted too). Raises
+    :class:`ValueError` naming the argument."""
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"limit must be a whole number of at least 1, not {limit!r}")
     for at in times:
@@ -114,7 +127,7 @@ def check_query_arguments(
     except ValueError:
         raise ValueError(f"status must be 'open' or 'closed', not {status!r}") from None
     if after is None:
-        return 0, status
+        return None, status
     if not isinstance(after, str) or not after.isascii() or not after.isdigit():
         raise ValueError(f"after must be a cursor returned by a previous page, not {after!r}")
     return int(after), status

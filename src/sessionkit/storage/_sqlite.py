@@ -18,6 +18,7 @@ from sessionkit import (
     Assignment,
     CloseReason,
     Event,
+    GroupingRule,
     IncompatibleStoreError,
     InvalidEventError,
     Participant,
@@ -46,9 +47,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
 _ONE_SECOND = timedelta(seconds=1)
 _KIND_VALUES = {kind: kind.value for kind in ParticipantKind}
+_RULES = {rule.value: rule for rule in GroupingRule}
 
 #: The schema version this sessionkit writes. Files from older versions are migrated on open.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # MIGRATIONS[n] takes a file from version n - 1 to version n. Version 0 is an empty file.
 # Times are stored as whole microseconds since 1970-01-01 UTC (``*_us``, sortable) with the UTC
@@ -113,6 +115,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
                 SELECT max(m.seq) FROM events m WHERE m.session_num = s.num
             )""",
     ),
+    # The GroupingRule value that put each event in its session (NULL for events recorded by
+    # version 1, which did not keep it).
+    2: ("ALTER TABLE events ADD COLUMN rule TEXT",),
 }
 
 #: The tables a sessionkit store has (a file with a schema version but not these is not ours).
@@ -125,21 +130,21 @@ _SESSION_COLUMNS = (
 _EVENT_COLUMNS = (
     "seq, session_num, scope, id, thread_parent_id, at_us, at_offset, initiator_kind, "
     "initiator_id, target_kind, target_id, user_id, explicit_session_id, parent_id, "
-    "ends_session, input, output, metadata, user_key"
+    "ends_session, input, output, metadata, user_key, rule"
 )
 _SESSION_INSERT = (
     "INSERT INTO sessions (num, scope, id, explicit, header_id, started_us, started_offset, "
     "status, closed_us, closed_offset, close_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_EVENT_INSERT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+_EVENT_INSERT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 20)})"
 
 
 def _prefixed(columns: str, alias: str) -> str:
-    return ", ".join(f"{alias}.{column.strip()}" for column in columns.split(","))
+    names = (column.strip() for column in columns.split(","))
+    return ", ".join(name if name == "NULL" else f"{alias}.{name}" for name in names)
 
 
 _S_COLUMNS = _prefixed(_SESSION_COLUMNS, "s")
-_E_COLUMNS = _prefixed(_EVENT_COLUMNS, "e")
 _S_WIDTH = len(_SESSION_COLUMNS.split(","))
 
 
@@ -241,6 +246,7 @@ class SQLiteStore:
         self._writer_lock: WriterLock | None = None
         self._recorded: KeyFilter | None = None
         self._open: dict[tuple[str, str], tuple[int, set[str]]] = {}
+        self._columns = _EVENT_COLUMNS  # what reading an events row selects
         in_memory = self.path == ":memory:"
         if not readonly and not in_memory:
             self._writer_lock = WriterLock(os.path.realpath(self.path) + ".lock")
@@ -336,10 +342,10 @@ class SQLiteStore:
         if version == SCHEMA_VERSION:
             return
         if self.readonly:
-            raise IncompatibleStoreError(
-                f"schema version {version} needs migrating; open it once for writing",
-                self.path,
-            )
+            # Read as it is: every version reads the same but for the rule (kept from 2 on).
+            if version < 2:
+                self._columns = _EVENT_COLUMNS.removesuffix("rule") + "NULL"
+            return
         with self._transaction():
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[target]:
@@ -566,7 +572,7 @@ class SQLiteStore:
             stored = [
                 _stored_from(r, session_id)
                 for r in self._db.execute(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE session_num = ? ORDER BY seq",
+                    f"SELECT {self._columns} FROM events WHERE session_num = ? ORDER BY seq",
                     (num,),
                 )
             ]
@@ -594,7 +600,9 @@ class SQLiteStore:
         until: datetime | None = None,
         status: SessionStatus | str | None = None,
         explicit: bool | None = None,
+        session_id: str | None = None,
         only_sessions: bool = False,
+        newest_first: bool = False,
         limit: int = 100,
         after: str | None = None,
     ) -> Page:
@@ -602,6 +610,7 @@ class SQLiteStore:
         start, status = check_query_arguments(limit, after, status, since, until)
         sessions_ok, session_args = _conditions(
             ("s.scope = ?", scope),
+            ("s.id = ?", session_id),
             ("s.status = ?", None if status is None else status.value),
             ("s.explicit = ?", None if explicit is None else int(explicit)),
             # session_users (indexed) narrows to the user's sessions, then to their events.
@@ -620,20 +629,13 @@ class SQLiteStore:
         if bound is not None:
             sessions_ok += " AND s.num < ?"
             session_args.append(bound)
+        if start is None:
+            start = 1 << 62 if newest_first else 0
+        columns = f"{_S_COLUMNS}, {_prefixed(self._columns, 'e')}"
+        sql = _listing_sql(columns, sessions_ok, events_ok, only_sessions, newest_first)
         if only_sessions:
-            sql = (
-                f"SELECT {_S_COLUMNS}, {_E_COLUMNS} FROM session_rows s "
-                f"JOIN events e ON e.seq = s.num WHERE {sessions_ok} AND s.num > ? "
-                "AND EXISTS (SELECT 1 FROM events e WHERE e.session_num = s.num "
-                f"AND {events_ok}) ORDER BY s.num LIMIT ?"
-            )
             args = [*session_args, start, *event_args, limit + 1]
         else:
-            sql = (
-                f"SELECT {_S_COLUMNS}, {_E_COLUMNS} FROM events e "
-                f"JOIN session_rows s ON s.num = e.session_num "
-                f"WHERE {sessions_ok} AND {events_ok} AND e.seq > ? ORDER BY e.seq LIMIT ?"
-            )
             args = [*session_args, *event_args, start, limit + 1]
         with self._lock:
             found = self._db.execute(sql, args).fetchall()
@@ -642,9 +644,31 @@ class SQLiteStore:
             summary = _session_from(r[:_S_WIDTH])
             stored = _stored_from(r[_S_WIDTH:], summary.id)
             items.append(
-                SessionListing(summary, stored.seq, stored.event, stored.thread_parent_id, r[0])
+                SessionListing(
+                    summary, stored.seq, stored.event, stored.thread_parent_id, r[0], stored.rule
+                )
             )
         return page_of(items, limit)
+
+
+def _listing_sql(
+    columns: str, sessions_ok: str, events_ok: str, only_sessions: bool, newest_first: bool
+) -> str:
+    """The query of ``sessions()``. Pages go by seq: ascending after the cursor, or descending
+    before it. Its arguments: the sessions' conditions', then (only sessions) the cursor and
+    the events' conditions', or the events' and the cursor; then the limit."""
+    unseen, order = ("<", "DESC") if newest_first else (">", "ASC")
+    if only_sessions:
+        return (
+            f"SELECT {columns} FROM session_rows s "
+            f"JOIN events e ON e.seq = s.num WHERE {sessions_ok} AND s.num {unseen} ? "
+            "AND EXISTS (SELECT 1 FROM events e WHERE e.session_num = s.num "
+            f"AND {events_ok}) ORDER BY s.num {order} LIMIT ?"
+        )
+    return (
+        f"SELECT {columns} FROM events e JOIN session_rows s ON s.num = e.session_num "
+        f"WHERE {sessions_ok} AND {events_ok} AND e.seq {unseen} ? ORDER BY e.seq {order} LIMIT ?"
+    )
 
 
 def _conditions(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
@@ -731,6 +755,7 @@ def _event_values(seq: int, session_num: int, assignment: Assignment) -> tuple[A
         e.output,
         json.dumps(dict(metadata), ensure_ascii=False, sort_keys=True) if metadata else None,
         e.user_key,
+        assignment.rule.value,
     )
 
 
@@ -751,4 +776,4 @@ def _stored_from(r: Sequence[Any], session_id: str) -> StoredEvent:
         output=r[16],
         metadata={} if r[17] is None else json.loads(r[17]),
     )
-    return StoredEvent(r[0], event, session_id, r[4])
+    return StoredEvent(r[0], event, session_id, r[4], None if r[19] is None else _RULES[r[19]])

@@ -394,6 +394,49 @@ class StoreConformance:
         assert [r.seq for r in seen[: len(whole)]] == [r.seq for r in whole]
         assert [r.event.id for r in seen[len(whole) :]] == ["late-1"]
 
+    @pytest.mark.parametrize("only_sessions", [False, True])
+    def test_newest_first_pages_are_the_listing_reversed(
+        self, store: SessionStore, only_sessions: bool
+    ) -> None:
+        """newest_first lists the same rows in reverse, and its cursor pages backwards."""
+        self._filled(store)
+        whole = store.sessions(only_sessions=only_sessions, user="ann", limit=10_000).items
+        seen: list[Any] = []
+        after = None
+        while True:
+            page = store.sessions(
+                only_sessions=only_sessions, user="ann", newest_first=True, limit=3, after=after
+            )
+            seen += page.items
+            if page.next_after is None:
+                break
+            after = page.next_after
+        assert len(whole) > 3
+        assert [r.seq for r in seen] == [r.seq for r in reversed(whole)]
+
+    def test_session_id_lists_one_session_with_the_rule_of_each_event(
+        self, store: SessionStore
+    ) -> None:
+        """session_id keeps one session's rows; each row carries the rule that placed it."""
+        events = self._filled(store)
+        sessionizer, decided = Sessionizer(), {}
+        for event in events:
+            assignment = sessionizer.feed(event)
+            if not assignment.duplicate:
+                decided[(event.scope, event.id)] = assignment
+        by_session: dict[tuple[str, str], list[Any]] = {}
+        for a in decided.values():
+            by_session.setdefault((a.event.scope, a.session_id), []).append(a)
+        rules_seen = set()
+        for (scope, session_id), assignments in by_session.items():
+            rows = store.sessions(scope=scope, session_id=session_id, limit=10_000).items
+            assert [r.event for r in rows] == [a.event for a in assignments]
+            assert [r.rule for r in rows] == [a.rule for a in assignments]
+            assert {r.session.id for r in rows} == {session_id}
+            rules_seen |= {r.rule for r in rows}
+        assert len(rules_seen) >= 4  # explicit ids, parent links, the window, new sessions
+        assert store.sessions(session_id="no such session").items == ()
+
     def test_time_range_includes_since_and_excludes_until(self, store: SessionStore) -> None:
         """``since`` is inclusive and ``until`` exclusive, to the microsecond."""
         alice = Participant(ParticipantKind.USER, "alice")
