@@ -1,4 +1,4 @@
-"""The ``sessionkit`` command: ``replay``, ``show``, ``diff`` and ``stats`` (docs/cli.md).
+"""The ``sessionkit`` command: ``replay``, ``show``, ``diff``, ``stats`` and ``serve`` (docs/cli.md).
 
 Output that people read goes to stdout; progress and diagnostics go to stderr. Exit status: 0
 when all went well, 1 when ``replay --strict`` rejected lines or ``show --session`` found no such
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from sessionkit import SessionkitError, __version__
-from sessionkit.cli import _diff, _replay_command, _show, _stats
+from sessionkit.cli import _diff, _replay_command, _serve, _show, _stats
 from sessionkit.cli._args import ArgumentParser, UsageError
 
 __all__ = ["main"]
@@ -29,7 +29,7 @@ def parser() -> ArgumentParser:
     commands = command.add_subparsers(
         title="commands", metavar="COMMAND", dest="command", required=True
     )
-    for module in (_replay_command, _show, _diff, _stats):
+    for module in (_replay_command, _show, _diff, _stats, _serve):
         module.add_parser(commands)
     return command
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
-__all__ = ["excerpt", "short_time", "table", "visible"]
+__all__ = ["INVISIBLE", "excerpt", "short_time", "table", "visible"]
 
 # Characters that would move the cursor, start a new row, drive the terminal (ANSI/OSC escapes
 # begin with ESC) or reorder text (bidi controls): shown as escapes instead.
@@ -22,6 +23,8 @@ _INVISIBLE = [
     *range(0x2066, 0x206A),
     0xFEFF,
 ]
+#: One character that ``visible`` writes as an escape.
+INVISIBLE = re.compile("[" + "".join(re.escape(chr(code)) for code in _INVISIBLE) + "]")
 _ESCAPES = {code: repr(chr(code))[1:-1] for code in _INVISIBLE}
 _ESCAPES.update({code: f"\\u{code:04x}" for code in _INVISIBLE if len(_ESCAPES[code]) == 1})
 
