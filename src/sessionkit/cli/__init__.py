@@ -1,4 +1,4 @@
-"""The ``sessionkit`` command: ``replay``, ``show``, ``diff``, ``stats`` and ``serve`` (docs/cli.md).
+"""The ``sessionkit`` command: ``replay``, ``show``, ``diff``, ``stats``, ``serve`` (docs/cli.md).
 
 Output that people read goes to stdout; progress and diagnostics go to stderr. Exit status: 0
 when all went well, 1 when ``replay --strict`` rejected lines or ``show --session`` found no such

@@ -213,9 +213,7 @@ def session_page(
     by_event = {id(r.event): r for r in rows}
     cut = ""
     if len(rows) < summary.event_count:
-        cut = (
-            f'<p class="cut">Showing the first {len(rows)} of {summary.event_count} events.</p>'
-        )
+        cut = f'<p class="cut">Showing the first {len(rows)} of {summary.event_count} events.</p>'
     body = (
         f'<p><a class="back" href="{attribute(back_url)}">← Back to the list</a></p>'
         f'<h1>Session <code class="sid">{text(summary.id)}</code></h1>'
@@ -275,11 +273,12 @@ def _node(event: Event, row: SessionListing, depth: int) -> str:
     name, meaning = RULE_NAMES[row.rule]
     rule = row.rule.value if row.rule is not None else "unknown"
     return (
-        f'<li class="node" id="e{row.seq}" data-depth="{depth}" data-rule="{rule}">'
+        f'<li class="node" id="e{row.seq}" data-depth="{depth}" data-rule="{rule}" '
+        f'data-event="{attribute(event.id)}">'
         f'<div class="head">{_time(event.at)} {_who(event)} '
         f'<span class="rule" title="{attribute(meaning)}">{name}</span>'
         f'<span class="eid">{text(event.id)}</span>'
-        f'{" <span class=tag>ends session</span>" if event.ends_session else ""}</div>'
+        f"{' <span class=tag>ends session</span>' if event.ends_session else ''}</div>"
         f"{_content('Input', event.input)}{_content('Output', event.output)}"
     )
 

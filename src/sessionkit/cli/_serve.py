@@ -10,6 +10,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from sessionkit.cli._args import open_readonly
+from sessionkit.cli._text import visible
 from sessionkit.cli._viewer import LOOPBACK_NAMES, Viewer
 from sessionkit.storage import SessionQueries
 
@@ -27,24 +28,31 @@ class ViewerServer(ThreadingMixIn, WSGIServer):
     """A WSGI server answering each request in a thread of its own."""
 
     daemon_threads = True
+    log_requests = True
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """Requests are logged to stderr in one line each, as the server sees them."""
+    """Requests are logged to stderr in one line each, control characters escaped."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
-        print(f"{self.address_string()} {format % args}", file=sys.stderr)
+    def log_message(self, format: str, *args: Any) -> None:
+        if getattr(self.server, "log_requests", True):
+            print(visible(f"{self.address_string()} {format % args}"), file=sys.stderr)
 
 
 def start(
-    store: SessionQueries, name: str, host: str = "127.0.0.1", port: int = 8000
+    store: SessionQueries,
+    name: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_requests: bool = True,
 ) -> ViewerServer:
     """A server for ``store`` bound to ``host:port`` (port 0: any free port); call its
     ``serve_forever()``. A loopback server answers only to loopback host names."""
     loopback = host in {"127.0.0.1", "localhost", "::1"}
     app = Viewer(store, name, LOOPBACK_NAMES if loopback else None)
     server = make_server(host, port, app, server_class=ViewerServer, handler_class=_QuietHandler)
-    return server  # type: ignore[return-value]  # make_server is typed for WSGIServer
+    server.log_requests = log_requests
+    return server
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

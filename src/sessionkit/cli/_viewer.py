@@ -41,7 +41,7 @@ SECURITY_HEADERS = [
 ]
 
 
-class BadRequest(ValueError):
+class BadRequestError(ValueError):
     """A query parameter the viewer cannot use; the message names it."""
 
 
@@ -76,13 +76,13 @@ class ListQuery:
         return f"/?{query}" if query else "/"
 
     def arguments(self) -> dict[str, Any]:
-        """The keyword arguments of ``sessions()``; raises :class:`BadRequest`."""
+        """The keyword arguments of ``sessions()``; raises :class:`BadRequestError`."""
         values = self.values
         status = values.get("status")
         if status is not None and status not in {s.value for s in SessionStatus}:
-            raise BadRequest(f"status must be 'open' or 'closed', not {status!r}")
+            raise BadRequestError(f"status must be 'open' or 'closed', not {status!r}")
         if values.get("order", "oldest") != "oldest":
-            raise BadRequest(f"order must be 'oldest' or left out, not {values['order']!r}")
+            raise BadRequestError(f"order must be 'oldest' or left out, not {values['order']!r}")
         return {
             "scope": values.get("scope"),
             "user": values.get("user"),
@@ -111,7 +111,7 @@ def _time(name: str, value: str | None) -> datetime | None:
     try:
         return _TIMES(value)
     except LogLineError as error:
-        raise BadRequest(f"{name}: {error}") from None
+        raise BadRequestError(f"{name}: {error}") from None
 
 
 #: The names a loopback server answers to: a page of another site that makes its own name
@@ -132,14 +132,18 @@ class Viewer:
         self.name = name
         self.hosts = hosts
 
-    def __call__(self, environ: Mapping[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(
+        self, environ: Mapping[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         if self.hosts is not None and _host_name(environ.get("HTTP_HOST", "")) not in self.hosts:
             status, body, extra = "403 Forbidden", self._error("403", "Unknown host."), []
         elif method not in ("GET", "HEAD"):
-            status, body, extra = "405 Method Not Allowed", self._error("405", "Read only."), [
-                ("Allow", "GET, HEAD")
-            ]
+            status, body, extra = (
+                "405 Method Not Allowed",
+                self._error("405", "Read only."),
+                [("Allow", "GET, HEAD")],
+            )
         else:
             status, body, extra = self._route(environ)
         content_type = "text/css" if body is _pages.STYLESHEET else "text/html; charset=utf-8"
@@ -159,7 +163,7 @@ class Viewer:
             if path == "/static/viewer.css":
                 return "200 OK", _pages.STYLESHEET, [("Cache-Control", "max-age=3600")]
             return "404 Not Found", self._error("404", f"No page at {path!r}."), []
-        except (BadRequest, ValueError) as error:  # the store's own checks are ValueErrors too
+        except ValueError as error:  # ours (BadRequestError) and the store's own checks
             return "400 Bad Request", self._error("400", str(error)), []
         except StoreError as error:
             print(f"sessionkit serve: {error}", file=sys.stderr)
