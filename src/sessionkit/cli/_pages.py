@@ -15,7 +15,7 @@ from importlib import resources
 from urllib.parse import quote
 
 from sessionkit import Event, GroupingRule, SessionSummary, ThreadNode, build_thread_tree
-from sessionkit.cli._text import INVISIBLE, excerpt, short_time, visible
+from sessionkit.cli._text import INVISIBLE, short_time, visible
 from sessionkit.storage import SessionListing
 
 __all__ = ["STYLESHEET", "error_page", "list_page", "session_page", "session_url", "text"]
@@ -163,10 +163,16 @@ def _row(row: SessionListing, query: str, only_sessions: bool) -> str:
     return (
         f'<tr data-seq="{row.seq}" data-event="{attribute(event.id)}">'
         f"<td>{_time(event.at)}</td><td>{_who(event)}</td>"
-        f'<td class="input">{text(excerpt(event.input, 80)) if event.input else ""}</td>'
+        f'<td class="input">{_excerpt(event.input, 80)}</td>'
         f'<td class="session">{_session_link(summary, query)}{count}</td>'
         f"<td>{_status(summary)}</td><td>{text(event.scope)}</td></tr>"
     )
+
+
+def _excerpt(value: str | None, width: int) -> str:
+    """The start of a text on one line (its line breaks as spaces), cut to ``width``."""
+    line = " ".join((value or "").split())
+    return text(line if len(line) <= width else line[: width - 1] + "…")
 
 
 def _session_link(summary: SessionSummary, query: str) -> str:
@@ -290,6 +296,6 @@ def _content(label: str, value: str | None) -> str:
         return f'<p class="io"><span class="label">{label}</span> {text(value)}</p>'
     return (
         f'<details class="io"><summary><span class="label">{label}</span> '
-        f"{text(excerpt(value, 120))} <em>({len(value):,} characters)</em></summary>"
+        f"{_excerpt(value, 120)} <em>({len(value):,} characters)</em></summary>"
         f'<pre class="full">{text(value, lines=True)}</pre></details>'
     )
