@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, sync_playwright
 
 from sessionkit.storage import SQLiteStore
 from sessionkit.testing.conformance import conformance_stream
@@ -65,7 +65,10 @@ def example_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def rows(page: Page) -> list[str]:
-    return page.eval_on_selector_all("tr[data-seq]", "rows => rows.map(r => r.dataset.event)")
+    found: list[str] = page.eval_on_selector_all(
+        "tr[data-seq]", "rows => rows.map(r => r.dataset.event)"
+    )
+    return found
 
 
 def test_show_only_sessions(page: Page, example_url: str) -> None:
@@ -139,7 +142,12 @@ def test_hostile_content_stays_text(page: Page, tmp_path: Path) -> None:
     the text shows literally, control characters as escapes."""
     record(tmp_path / "hostile.db", hostile_events())
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def opened(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", opened)
     with SQLiteStore(tmp_path / "hostile.db", readonly=True) as store, serving(store) as base:
         page.goto(base + "/")
         links = page.eval_on_selector_all(
