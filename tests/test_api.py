@@ -51,6 +51,7 @@ def test_every_package_is_indexed() -> None:
         "sessionkit",
         "sessionkit.storage",
         "sessionkit.replay",
+        "sessionkit.spark",
         "sessionkit.cli",
         "sessionkit.testing",
         "sessionkit.testing.strategies",
@@ -75,7 +76,7 @@ def test_all_is_exactly_what_the_docs_list(path: str) -> None:
 def test_no_public_name_shares_a_subpackage_name() -> None:
     """``sessionkit.replay`` is the package, never a function that shadows it."""
     for path, names in documented().items():
-        assert not {"replay", "storage", "cli", "testing"} & names, path
+        assert not {"replay", "storage", "spark", "cli", "testing"} & names, path
 
 
 @pytest.mark.parametrize("path", sorted(documented()))

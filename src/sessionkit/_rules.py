@@ -190,6 +190,21 @@ class Rules:
             header_kinds=frozenset(ParticipantKind(kind) for kind in data["header_kinds"]),
         )
 
+    def horizon(self, last_input_at: datetime) -> datetime:
+        """When a session whose last input is at ``last_input_at`` goes idle and its events are
+        forgotten (rules 7 and 10).
+
+        .. versionadded:: 0.3.0
+        """
+        return horizon(last_input_at, self)
+
+    def is_open_at(self, last_input_at: datetime, ended_at: datetime | None, at: datetime) -> bool:
+        """Whether a session is open at ``at``: not ended, and its horizon not yet come (rule 7).
+
+        .. versionadded:: 0.3.0
+        """
+        return is_open_at(last_input_at, ended_at, at, self)
+
     def resume_cutoffs(self, now: datetime | None) -> ResumeCutoffs:
         """What a store must answer to resume a Sessionizer at ``now`` (see
         :meth:`Sessionizer.resume`)."""

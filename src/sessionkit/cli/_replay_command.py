@@ -49,7 +49,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_rule_options(parser)
     group = parser.add_argument_group("where the results go")
     group.add_argument(
-        "--db", default="sessions.db", help="the SQLite file to record into (default: sessions.db)"
+        "--db", help="the SQLite file to record into (default: sessions.db; not with Spark)"
     )
     group.add_argument("--no-db", action="store_true", help="record no SQLite file")
     existing = group.add_mutually_exclusive_group()
@@ -74,6 +74,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE",
         help="write each rejected line as JSON: source, line, reason, detail, raw line",
     )
+    _add_engine_options(parser)
     group = parser.add_argument_group("reporting")
     group.add_argument(
         "--strict", action="store_true", help="exit with status 1 if any line was rejected"
@@ -83,6 +84,28 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--format", choices=("text", "json"), default="text", help="the summary's format"
     )
     parser.set_defaults(run=run)
+
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("where it runs (docs/scaling.md)")
+    group.add_argument(
+        "--engine",
+        choices=("python", "spark"),
+        default="python",
+        help="python (this process, the default) or spark: the same outcome on Apache Spark "
+        "(needs sessionkit[spark]; writes no database)",
+    )
+    group.add_argument(
+        "--master",
+        metavar="URL",
+        help="the Spark master, e.g. spark://host:7077 (default: local[*], this machine's cores)",
+    )
+    group.add_argument(
+        "--partition",
+        choices=("scope", "components"),
+        default="scope",
+        help="how Spark spreads the events: whole scopes (default) or buckets of linked users",
+    )
 
 
 @attrs.frozen
@@ -102,9 +125,15 @@ class _Replay:
 
 def run(options: argparse.Namespace) -> int:
     """Set the replay up, run it, and report."""
-    with ExitStack() as stack:
-        replay = _set_up(options, stack)
-        summary, elapsed = _loop(replay, options)
+    if options.engine == "spark":
+        summary, elapsed = _on_spark(options)
+    else:
+        if options.master is not None:
+            raise UsageError("--master needs --engine spark")
+        options.db = options.db or "sessions.db"
+        with ExitStack() as stack:
+            replay = _set_up(options, stack)
+            summary, elapsed = _loop(replay, options)
     if not summary.balanced:  # a bug, never bad input: say so loudly
         raise RuntimeError(f"lines read and outcomes disagree: {summary.to_json()}")
     if not options.quiet:
@@ -174,6 +203,22 @@ def _loop(replay: _Replay, options: argparse.Namespace) -> tuple[ReplaySummary, 
             replay.sessions.write(session)
     summary.lines_read = replay.reader.lines_read
     return summary, elapsed
+
+
+def _on_spark(options: argparse.Namespace) -> tuple[ReplaySummary, float]:
+    """The replay on Spark (sessionkit.spark): the same outcomes, written in the same order."""
+    if options.db is not None or options.append or options.replace:
+        raise UsageError("--engine spark writes no database: leave out --db, --append, --replace")
+    options.no_db = True
+    rules = rules_from_options(options)
+    reader = log_reader(options)
+    try:
+        from sessionkit.cli._spark import replay_on_spark
+    except ImportError as error:
+        raise UsageError(f"--engine spark needs sessionkit[spark] ({error})") from None
+    started = time.perf_counter()
+    summary = replay_on_spark(options, reader, rules)
+    return summary, time.perf_counter() - started
 
 
 def _open_tracker(options: argparse.Namespace, rules: Rules) -> Tracker:

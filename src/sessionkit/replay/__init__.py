@@ -32,9 +32,10 @@ from sessionkit.replay._readers import (
     LogEvent,
     LogReader,
     RejectedLine,
+    raw_text,
 )
 from sessionkit.replay._reorder import ReorderBuffer
-from sessionkit.replay._replay import Grouper, Replayed, replay_records
+from sessionkit.replay._replay import Grouper, Replayed, late_line, replay_records
 from sessionkit.replay._summary import ReplaySummary
 from sessionkit.replay._timestamps import EpochUnit, TimestampParser, load_zone
 
@@ -65,7 +66,9 @@ __all__ = [
     "TimestampParser",
     "compare_rules",
     "format_duration",
+    "late_line",
     "load_zone",
     "parse_duration",
+    "raw_text",
     "replay_records",
 ]

@@ -63,23 +63,45 @@ class AssignmentWriter(_Output):
 
     def write(self, outcome: Replayed) -> None:
         """Write one outcome (duplicates are skipped)."""
-        assignment = outcome.assignment
-        if assignment.duplicate:
+        a = outcome.assignment
+        if a.duplicate:
             return
+        event = a.event
+        self.write_fields(
+            event.id, event.scope, a.session_id, a.rule.value, a.started, a.header,
+            a.thread_parent_id, outcome.source, outcome.line,
+        )  # fmt: skip
+
+    def write_fields(
+        self,
+        event_id: str,
+        scope: str,
+        session_id: str,
+        rule: str,
+        started: bool,
+        header: bool,
+        thread_parent_id: str | None,
+        source: str,
+        line: int,
+    ) -> None:
+        """Write one accepted event's line from its fields (as :meth:`write` does).
+
+        .. versionadded:: 0.3.0
+        """
         if self._csv:
-            self._writer.writerow((assignment.event.id, assignment.session_id))
+            self._writer.writerow((event_id, session_id))
             return
         self._json(
             {
-                "event_id": assignment.event.id,
-                "scope": assignment.event.scope,
-                "session_id": assignment.session_id,
-                "rule": assignment.rule.value,
-                "started": assignment.started,
-                "header": assignment.header,
-                "thread_parent_id": assignment.thread_parent_id,
-                "source": outcome.source,
-                "line": outcome.line,
+                "event_id": event_id,
+                "scope": scope,
+                "session_id": session_id,
+                "rule": rule,
+                "started": started,
+                "header": header,
+                "thread_parent_id": thread_parent_id,
+                "source": source,
+                "line": line,
             }
         )
 

@@ -21,7 +21,7 @@ import attrs
 
 from sessionkit import Event, InvalidEventError, LogLineError
 from sessionkit.replay._layout import EventMapper, LogLayout, RecordMapper
-from sessionkit.replay._sources import LogFile, is_csv, open_log
+from sessionkit.replay._sources import STDIN, LogFile, is_csv, open_log
 from sessionkit.replay._timestamps import TimestampParser
 
 __all__ = ["FORMATS", "LogEvent", "LogReader", "RejectedLine"]
@@ -89,7 +89,9 @@ class LogReader:
     """Reads one or more logs in order and yields a :class:`LogEvent` or a
     :class:`RejectedLine` for every non-empty line.
 
-    * ``paths``: files (plain or gzip, detected from the content), or ``-`` for ``stdin``.
+    * ``paths``: files (plain or gzip, detected from the content), or ``-`` for ``stdin``
+      (a binary stream, standard input by default), named ``stdin_name`` in rejects and
+      derived ids (``<stdin>`` by default).
     * ``format``: ``"jsonl"`` or ``"csv"``; by default each path's suffix decides (``.csv`` and
       ``.csv.gz`` are CSV, anything else JSON Lines).
     * ``layout`` and ``timestamps``: how records become events (:class:`LogLayout`,
@@ -111,6 +113,7 @@ class LogReader:
         timestamps: TimestampParser | None = None,
         mapper: RecordMapper | None = None,
         stdin: BinaryIO | None = None,
+        stdin_name: str | None = None,
         max_line_bytes: int = MAX_LINE_BYTES,
         max_depth: int = MAX_DEPTH,
     ) -> None:
@@ -124,6 +127,7 @@ class LogReader:
             mapper if mapper is not None else EventMapper(layout, timestamps)
         )
         self._stdin = stdin
+        self._stdin_name = stdin_name
         self.max_line_bytes = max_line_bytes
         self.max_depth = max_depth
         self.lines_read = 0
@@ -140,8 +144,9 @@ class LogReader:
 
     def __iter__(self) -> Iterator[LogEvent | RejectedLine]:
         for path in self.paths:
-            csv_format = self.format == "csv" or (self.format is None and is_csv(path))
-            with open_log(path, self._stdin) as log:
+            named = self._stdin_name if os.fspath(path) == STDIN and self._stdin_name else path
+            csv_format = self.format == "csv" or (self.format is None and is_csv(named))
+            with open_log(path, self._stdin, self._stdin_name) as log:
                 self._current = log
                 yield from self._csv(log) if csv_format else self._jsonl(log)
                 self._done_bytes += log.position() or 0

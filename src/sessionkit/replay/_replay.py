@@ -11,7 +11,7 @@ from sessionkit.replay._durations import format_duration
 from sessionkit.replay._readers import LogEvent, RejectedLine, raw_text
 from sessionkit.replay._reorder import ReorderBuffer
 
-__all__ = ["Grouper", "Replayed", "in_time_order", "replay_records"]
+__all__ = ["Grouper", "Replayed", "in_time_order", "late_line", "replay_records"]
 
 #: What groups a batch of events: for each, its assignment or the refusal. Pass
 #: ``Sessionizer.feed_each`` (groups in memory) or ``Tracker.track_each`` (also records each
@@ -60,7 +60,12 @@ def replay_records(
         yield from _grouped(batch, group)
 
 
-def _late(record: LogEvent, newest: datetime, max_lateness: timedelta) -> RejectedLine:
+def late_line(record: LogEvent, newest: datetime, max_lateness: timedelta) -> RejectedLine:
+    """The rejection of an event more than ``max_lateness`` behind ``newest``, the newest
+    event seen before it (reason ``late``).
+
+    .. versionadded:: 0.3.0
+    """
     at = record.event.at
     return RejectedLine(
         record.source,
@@ -83,7 +88,7 @@ def in_time_order(
             if type(record) is LogEvent:
                 at = record.event.at
                 if newest is not None and at < newest:
-                    yield _late(record, newest, max_lateness)
+                    yield late_line(record, newest, max_lateness)
                     continue
                 newest = at
             yield record
@@ -96,7 +101,7 @@ def in_time_order(
         at = record.event.at
         if not buffer.accepts(at):
             assert buffer.newest is not None
-            yield _late(record, buffer.newest, max_lateness)
+            yield late_line(record, buffer.newest, max_lateness)
             continue
         yield from buffer.push(at, record)
     yield from buffer.flush()

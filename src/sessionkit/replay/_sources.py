@@ -93,10 +93,14 @@ class LogFile:
 
 
 @contextmanager
-def open_log(path: str | os.PathLike[str], stdin: BinaryIO | None = None) -> Iterator[LogFile]:
-    """Open a source for reading; ``-`` reads ``stdin`` (standard input by default)."""
+def open_log(
+    path: str | os.PathLike[str], stdin: BinaryIO | None = None, stdin_name: str | None = None
+) -> Iterator[LogFile]:
+    """Open a source for reading; ``-`` reads ``stdin`` (standard input by default), named
+    ``stdin_name`` (by default ``<stdin>``)."""
     if os.fspath(path) == STDIN:
-        yield LogFile(stdin if stdin is not None else sys.stdin.buffer, source_name(path))
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        yield LogFile(stream, stdin_name if stdin_name is not None else source_name(path))
         return
     with open(path, "rb") as raw:
         yield LogFile(raw, source_name(path))

@@ -1,0 +1,232 @@
+"""The plain-Python parts of sessionkit.spark, run in-process: no Spark, no Java.
+
+What a Spark task does to a partition is checked here against ``sessionkit replay``'s own
+path (``replay_records`` over a ``LogReader``) and against a plain Sessionizer.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sessionkit import (
+    Event,
+    Participant,
+    ParticipantKind,
+    Rules,
+    Sessionizer,
+    SessionStatus,
+    SessionSummary,
+)
+from sessionkit.replay import (
+    LogLayout,
+    LogReader,
+    RejectedLine,
+    Replayed,
+    TimestampParser,
+    replay_records,
+)
+from sessionkit.spark._engine import mark_late
+from sessionkit.spark._plain import (
+    Components,
+    Item,
+    Outcome,
+    SessionRow,
+    feed_partition,
+    items_of_log,
+    items_of_records,
+    micros,
+    session_order,
+    session_row,
+    settle,
+)
+
+LOG = Path(__file__).resolve().parent.parent / "examples" / "agent-log.jsonl"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def fed(items: list[Item], rules: Rules | None = None) -> tuple[list[Outcome], list[SessionRow]]:
+    """A partition's items fed as a Spark task feeds them: events by (time, position)."""
+    events = sorted(
+        (i for i in items if i.event is not None),
+        key=lambda i: (micros(i.event.at), i.position),  # type: ignore[union-attr]
+    )
+    outcomes: list[Outcome] = []
+    sessions: list[SessionRow] = []
+    for tag, row in feed_partition(
+        [*events, *(i for i in items if i.event is None)], rules or Rules()
+    ):
+        if tag == "a":
+            assert isinstance(row, Outcome)
+            outcomes.append(row)
+        else:
+            assert isinstance(row, SessionRow)
+            sessions.append(row)
+    return outcomes, sessions
+
+
+def test_a_partition_decides_as_replay_does() -> None:
+    """The example log, read by items_of_log and fed as one partition: every line's outcome,
+    and every session in --sessions-out order, as replay_records gives them."""
+    items, lines = items_of_log(LOG.read_bytes(), str(LOG), 0, LogReader)
+    outcomes, sessions = fed(mark_late(items, None, timedelta(0)))
+    reader = LogReader([LOG])
+    sessionizer = Sessionizer()
+    expected_sessions: list[SessionSummary] = []
+    expected = {}
+    for outcome in replay_records(reader, sessionizer.feed_each):
+        if isinstance(outcome, Replayed):
+            a = outcome.assignment
+            expected[outcome.line] = (a.session_id, a.rule.value, a.started, a.header, None, None)
+            expected_sessions += a.closed
+        else:
+            assert isinstance(outcome, RejectedLine)
+            expected[outcome.line] = (None, None, None, None, outcome.reason, outcome.detail)
+    expected_sessions += sessionizer.open_sessions()
+    got = {
+        o.line: (o.session_id, o.rule, o.started, o.header, o.reason, o.detail) for o in outcomes
+    }
+    assert got == expected
+    assert lines == reader.lines_read == len(outcomes)
+    ordered = sorted(sessions, key=session_order)
+    assert [row.summary() for row in ordered] == expected_sessions
+
+
+def test_a_named_stream_reads_as_that_file() -> None:
+    """items_of_log names lines by the path given, and reads a .csv name as CSV."""
+    record = (
+        b'{"event_id": "a", "timestamp": "2026-03-02T09:00:00Z", "event_type": "user_agent", '
+        b'"initiator": {"type": "user", "name": "ann"}}'
+    )
+    items, _ = items_of_log(record + b"\nnot json\n", "logs/x.jsonl", 3, LogReader)
+    assert [(i.source, i.line, i.reason) for i in items] == [
+        ("logs/x.jsonl", 1, None),
+        ("logs/x.jsonl", 2, "malformed_json"),
+    ]
+    assert items[1].position == (3 << 40) | 2
+    table = b"event_id,timestamp,event_type,initiator.type,initiator.name\n"
+    table += b"b,2026-03-02T09:00:00Z,user_agent,user,ann\n"
+    [row], _ = items_of_log(table, "logs/x.csv", 0, LogReader)
+    assert row.event is not None and row.event.id == "b"
+
+
+def test_nulls_read_as_absent_fields() -> None:
+    """A DataFrame row's nulls (None) map as the field being absent: no NaN, no false truths."""
+    record = {
+        "event_id": "q1",
+        "timestamp": "2026-03-02T09:00:00Z",
+        "event_type": "user_agent",
+        "initiator": {"type": "user", "name": "ann"},
+    }
+    nulls = {**record, "session_id": None, "session_end": None, "parent_event_id": None}
+    [plain, with_nulls] = items_of_records([(1, record), (1, nulls)], LogLayout(), _parser())
+    assert plain.event is not None and with_nulls.event is not None
+    assert with_nulls.event.session_id is None and not with_nulls.event.ends_session
+    assert with_nulls.event.id == plain.event.id and with_nulls.event.at == plain.event.at
+
+
+def _parser() -> TimestampParser:
+    return TimestampParser()
+
+
+def event(id: str, seconds: float, user: str = "ann", scope: str = "", **fields: object) -> Event:
+    return Event(
+        id=id,
+        at=T0 + timedelta(seconds=seconds),
+        initiator=Participant(ParticipantKind.USER, user),
+        scope=scope,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def test_settle_closes_what_went_idle_by_the_last_event() -> None:
+    """Open at its partition's end, idle by the end of all: closed at its horizon (rule 7)."""
+    rules = Rules()
+    _, [row] = fed([Item(1, None, None, event("q1", 0), None)])
+    assert row.status == SessionStatus.OPEN.value
+    horizon = micros(T0 + rules.idle_timeout)
+    assert settle(row, horizon - 1, rules) == row
+    closed = settle(row, horizon, rules)
+    assert (closed.status, closed.close_reason, closed.closed_us) == ("closed", "idle", horizon)
+
+
+def test_a_refusal_carries_the_detail_it_gets_once_the_session_is_forgotten() -> None:
+    """Scope A names its idle session after 26 h. Alone, A still remembers it ("closed at ...");
+    in one process an event of scope B at 25 h has made it forgotten ("closed"). The partition
+    gives both details, and from when the second applies."""
+    a1 = event("a1", 0, scope="A", session_id="s")
+    b1 = event("b1", 25 * 3600, user="bob", scope="B")
+    a2 = event("a2", 26 * 3600, scope="A", session_id="s")
+    outcomes, _ = fed([Item(1, None, None, a1, None), Item(3, None, None, a2, None)])
+    refused = outcomes[-1]
+    whole = Sessionizer()
+    whole.feed(a1)
+    whole.feed(b1)
+    try:
+        whole.feed(a2)
+    except Exception as error:
+        in_one_process = str(error)
+    assert refused.reason == "session_closed"
+    assert refused.detail != in_one_process and refused.swept_detail == in_one_process
+    assert refused.swept_from_us == micros(T0 + Rules().idle_timeout)
+
+
+nodes = st.tuples(st.sampled_from(["", "b"]), st.sampled_from("abcdefgh"))
+
+
+Node = tuple[str, str]
+
+
+@given(st.lists(st.tuples(nodes, nodes), max_size=20))
+def test_components_are_the_connected_user_keys(links: list[tuple[Node, Node]]) -> None:
+    """Two nodes share a root exactly when the links connect them (checked by a search)."""
+    components = Components(links)
+    roots: dict[Node, Node] = {n: n for link in links for n in link}
+    roots.update(components.roots())
+    graph: dict[Node, set[Node]] = defaultdict(set)
+    for a, b in links:
+        graph[a].add(b)
+        graph[b].add(a)
+    for start in graph:
+        seen, todo = {start}, [start]
+        while todo:
+            for following in graph[todo.pop()] - seen:
+                seen.add(following)
+                todo.append(following)
+        assert {n for n in graph if roots[n] == roots[start]} == seen
+        assert roots[start] == min(seen)
+
+
+def test_session_rows_keep_times_in_their_offsets() -> None:
+    """A session row gives back the summary exactly, offsets included."""
+    at = datetime(2026, 3, 29, 3, 0, 10, 123456, tzinfo=timezone(timedelta(hours=2)))
+    summary = SessionSummary("s", "", True, "q", at, at, 1, SessionStatus.OPEN, None, None)
+    assert session_row(summary, 7).summary() == summary
+    assert session_row(summary, 7).summary().started_at.utcoffset() == timedelta(hours=2)
+
+
+def test_lateness_as_replay_decides_it() -> None:
+    """mark_late rejects what replay_records rejects as late, with the same detail."""
+    times = [0, 10, 5, 30, 14, 31, 1]
+    lines = [
+        f'{{"event_id": "e{i}", "timestamp": "{(T0 + timedelta(seconds=s)).isoformat()}", '
+        f'"initiator": {{"type": "user", "name": "u"}}, "event_type": "user_agent"}}'
+        for i, s in enumerate(times)
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    for lateness in (timedelta(0), timedelta(seconds=16)):
+        items, _ = items_of_log(data, "<stdin>", 0, LogReader)
+        marked = mark_late(items, None, lateness)
+        reader = LogReader(["-"], stdin=io.BytesIO(data))
+        expected = [
+            (o.line, o.detail)
+            for o in replay_records(reader, Sessionizer().feed_each, max_lateness=lateness)
+            if isinstance(o, RejectedLine)
+        ]
+        assert [(i.line, i.detail) for i in marked if i.reason == "late"] == expected
+        assert expected  # each lateness rejects some
