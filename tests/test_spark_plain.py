@@ -78,7 +78,7 @@ def test_a_partition_decides_as_replay_does() -> None:
     reader = LogReader([LOG])
     sessionizer = Sessionizer()
     expected_sessions: list[SessionSummary] = []
-    expected = {}
+    expected: dict[int, tuple[object, ...]] = {}
     for outcome in replay_records(reader, sessionizer.feed_each):
         if isinstance(outcome, Replayed):
             a = outcome.assignment
