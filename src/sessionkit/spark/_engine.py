@@ -29,7 +29,7 @@ from sessionkit.spark._plain import (
 )
 
 if TYPE_CHECKING:
-    from pyspark import RDD
+    from pyspark import RDD, StorageLevel
     from pyspark.sql import SparkSession
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "PartitioningError",
     "find_links",
     "group_items",
+    "kept",
     "mark_late",
 ]
 
@@ -81,7 +82,7 @@ def find_links(spark: SparkSession, items: RDD[Item], examples: int = 5) -> Link
     keys = spark.createDataFrame(
         items.filter(lambda item: item.event is not None).map(_keys),
         _KEYS_SCHEMA,
-    ).persist()
+    ).persist(kept())
     try:
         shared = [
             _shared(keys.where(f.col("session_id").isNotNull()), "session_id"),
@@ -155,6 +156,13 @@ def mark_late(items: Iterable[Item], newest_us: int | None, max_lateness: timede
     return marked
 
 
+def kept() -> StorageLevel:
+    """How intermediate results are kept: in memory, spilling to disk (never recomputed)."""
+    from pyspark import StorageLevel
+
+    return StorageLevel.MEMORY_AND_DISK
+
+
 def _stable_hash(value: object) -> int:
     return zlib.crc32(repr(value).encode("utf-8", "surrogatepass"))
 
@@ -195,7 +203,7 @@ def group_items(
         partitionFunc=lambda key: _stable_hash(key[0]),
         keyfunc=lambda key: (key[1], key[2]),
     ).mapPartitions(lambda part: feed_partition((item for _, item in part), rules))
-    fed.persist()
+    fed.persist(kept())
     outcomes = fed.filter(lambda tagged: tagged[0] == "a").map(_outcome)
     outcomes = outcomes.union(items.filter(lambda item: item.event is None).map(rejected))
     accepted = outcomes.filter(lambda o: o.reason is None and not o.duplicate)

@@ -16,6 +16,7 @@ from sessionkit.spark._engine import (
     Grouped,
     Links,
     group_items,
+    kept,
     mark_late,
     partition_ok,
 )
@@ -193,7 +194,7 @@ def sessionize_dataframe(
     :class:`PartitioningError` when an id ties two user keys. See docs/scaling.md.
     """
     spark = df.sparkSession
-    items = _items_of_frame(df, layout, timestamps, position).persist()
+    items = _items_of_frame(df, layout, timestamps, position).persist(kept())
     grouped = group_items(spark, items, rules or Rules(), partition, buckets)
     return _frames(spark, grouped, None)
 
@@ -222,7 +223,7 @@ def sessionize_logs(
         max_depth=settings.max_depth,
     )
     files = _read(spark, paths).map(lambda f: (f[0], *items_of_log(f[2], f[1], f[0], make_reader)))
-    files.persist()
+    files.persist(kept())
     found = files.map(lambda f: (f[0], _newest(f[1]), f[2])).collect()
     newest: dict[int, int | None] = {}
     running = None
@@ -231,7 +232,7 @@ def sessionize_logs(
         running = top if running is None or (top is not None and top > running) else running
     before = spark.sparkContext.broadcast(newest)
     items = files.flatMap(lambda f: mark_late(f[1], before.value[f[0]], max_lateness))
-    items.persist()
+    items.persist(kept())
     grouped = group_items(spark, items, rules or Rules(), partition, buckets)
     return _frames(spark, grouped, sum(lines for _, _, lines in found))
 
