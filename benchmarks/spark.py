@@ -121,7 +121,9 @@ def main() -> None:
         for partition in args.partitions:
             timed(
                 f"sessionize_dataframe, by {partition}",
-                lambda p=partition: write(sessionize_dataframe(spark.read.json(files), partition=p)),
+                lambda p=partition: write(
+                    sessionize_dataframe(spark.read.json(files), partition=p)
+                ),
                 baseline,
                 spark,
             )

@@ -16,21 +16,21 @@ from sessionkit.replay import LogEvent, late_line
 from sessionkit.spark._plain import (
     Components,
     Item,
-    Keys,
     Outcome,
+    Packed,
     SessionRow,
+    Unpacker,
     bucket_of,
     feed_partition,
-    keys_of,
-    micros,
-    rejected,
+    pack,
+    packed_keys,
     settle,
     time_of,
 )
 
 if TYPE_CHECKING:
     from pyspark import RDD, StorageLevel
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
     "PARTITIONINGS",
@@ -41,6 +41,7 @@ __all__ = [
     "group_items",
     "kept",
     "mark_late",
+    "mark_late_packed",
 ]
 
 #: How events may be spread over Spark's tasks: both exact.
@@ -73,14 +74,14 @@ _KEYS_SCHEMA = (
 )
 
 
-def find_links(spark: SparkSession, items: RDD[Item], examples: int = 5) -> Links:
+def find_links(spark: SparkSession, packed: RDD[Packed], examples: int = 5) -> Links:
     """The four kinds of id that tie two user keys of a scope: an explicit session id sent by
     both, a parent link from one to the other, one event id under both, and an explicit id
     equal to the id derived for another key's event. Four Spark aggregations."""
     from pyspark.sql import functions as f
 
     keys = spark.createDataFrame(
-        items.filter(lambda item: item.event is not None).map(_keys),
+        packed.filter(lambda p: p[3] is not None).map(packed_keys),
         _KEYS_SCHEMA,
     ).persist(kept())
     try:
@@ -101,11 +102,6 @@ def find_links(spark: SparkSession, items: RDD[Item], examples: int = 5) -> Link
     finally:
         keys.unpersist()
     return Links(found[0], found[1], found[2], found[3], edges)
-
-
-def _keys(item: Item) -> Keys:
-    assert item.event is not None
-    return keys_of(item.event)
 
 
 def _shared(keys: Any, column: str) -> Any:
@@ -138,22 +134,35 @@ def _crossing(keys: Any, linking: str, linked: str) -> Any:
 
 
 def mark_late(items: Iterable[Item], newest_us: int | None, max_lateness: timedelta) -> list[Item]:
+    """:func:`mark_late_packed`, for items."""
+    unpack = Unpacker()
+    return [unpack(p) for p in mark_late_packed(map(pack, items), newest_us, max_lateness)]
+
+
+def mark_late_packed(
+    packed: Iterable[Packed], newest_us: int | None, max_lateness: timedelta
+) -> Iterator[Packed]:
     """A log file's items (in line order) with the events more than ``max_lateness`` behind
     the newest event before them (``newest_us``: of the files before this one) rejected as
     ``late``, as ``replay_records`` rejects them."""
-    marked = []
-    newest = None if newest_us is None else time_of(newest_us, 0)
-    for item in items:
-        event = item.event
-        if event is not None and newest is not None and newest - event.at > max_lateness:
-            record = LogEvent(item.source or "", item.line or 0, event, item.raw or "")
-            line = late_line(record, newest, max_lateness)
-            marked.append(item._replace(event=None, reason=line.reason, detail=line.detail))
+    lateness = max_lateness // timedelta(microseconds=1)
+    unpack = Unpacker()
+    for p in packed:
+        fields = p[3]
+        if fields is None:
+            yield p
             continue
-        if event is not None and (newest is None or event.at > newest):
-            newest = event.at
-        marked.append(item)
-    return marked
+        at_us = fields[1]
+        if newest_us is not None and newest_us - at_us > lateness:
+            item = unpack(p)
+            assert item.event is not None
+            record = LogEvent(item.source or "", item.line or 0, item.event, item.raw or "")
+            late = late_line(record, time_of(newest_us, 0), max_lateness)
+            yield (p[0], p[1], p[2], None, p[4], late.reason, late.detail)
+            continue
+        if newest_us is None or at_us > newest_us:
+            newest_us = at_us
+        yield p
 
 
 def kept() -> StorageLevel:
@@ -167,16 +176,36 @@ def _stable_hash(value: object) -> int:
     return zlib.crc32(repr(value).encode("utf-8", "surrogatepass"))
 
 
-class Grouped(NamedTuple):
-    """The outcome of every item and the summary of every session, as RDDs."""
+_OUTCOME_COLUMNS = (
+    "position long, source string, line long, scope string, event_id string, at_us long, "
+    "session_id string, rule string, explicit boolean, started boolean, header boolean, "
+    "duplicate boolean, thread_parent_id string, reason string, detail string, raw string, "
+    "swept_detail string, swept_from_us long"
+)
+_SESSION_COLUMNS = (
+    "session_id string, scope string, explicit boolean, header_id string, started_us long, "
+    "started_offset int, last_input_us long, last_input_offset int, event_count long, "
+    "status string, closed_us long, closed_offset int, close_reason string, last_position long"
+)
+_OUTCOME_WIDTH = len(Outcome._fields)
+_SESSION_WIDTH = len(SessionRow._fields)
+# What feeding yields, in one DataFrame: a kind ("a", "s") and either part.
+_FED_SCHEMA = f"kind string, {_OUTCOME_COLUMNS}, " + ", ".join(
+    f"s_{column}" for column in _SESSION_COLUMNS.split(", ")
+)
 
-    outcomes: RDD[Outcome]
-    sessions: RDD[SessionRow]
+
+class Grouped(NamedTuple):
+    """The outcome of every item (``Outcome`` columns) and every session (``SessionRow``
+    columns, times in microseconds with their offsets), as DataFrames."""
+
+    outcomes: DataFrame
+    sessions: DataFrame
 
 
 def group_items(
     spark: SparkSession,
-    items: RDD[Item],
+    packed: RDD[Packed],
     rules: Rules,
     partition: str,
     buckets: int | None = None,
@@ -185,92 +214,92 @@ def group_items(
     buckets of linked user keys (``components``), sorted by (time, position), and feeds them
     to one Sessionizer. Then what only all partitions together know is settled: which
     sessions went idle by the last event, and the refusal details that depend on it."""
+    from pyspark.sql import functions as f
+
     if partition == "user":  # exact only where no id ties user keys: then it is "components"
-        partition_ok(spark, items, partition)
+        partition_ok(spark, packed, partition)
         partition = "components"
     if partition not in PARTITIONINGS:
         raise PartitioningError(
             f"partition must be one of {', '.join(PARTITIONINGS)}, not {partition!r}"
         )
-    parallelism = spark.sparkContext.defaultParallelism
-    key_of = _partition_key(spark, items, partition, buckets or max(8, 2 * parallelism))
-    tasks = max(1, parallelism * 2)
-    events = items.filter(lambda item: item.event is not None).map(
-        lambda item: ((key_of(item), micros(item.event.at), item.position), item)  # type: ignore[union-attr]
-    )
-    fed = events.repartitionAndSortWithinPartitions(
+    tasks = max(1, spark.sparkContext.defaultParallelism * 2)
+    key_of = _partition_key(spark, packed, partition, buckets or max(8, tasks))
+    keyed = packed.map(lambda p: ((key_of(p), -1 if p[3] is None else p[3][1], p[0]), p))
+    fed = keyed.repartitionAndSortWithinPartitions(
         tasks,
         partitionFunc=lambda key: _stable_hash(key[0]),
         keyfunc=lambda key: (key[1], key[2]),
-    ).mapPartitions(lambda part: feed_partition((item for _, item in part), rules))
-    fed.persist(kept())
-    outcomes = fed.filter(lambda tagged: tagged[0] == "a").map(_outcome)
-    outcomes = outcomes.union(items.filter(lambda item: item.event is None).map(rejected))
-    accepted = outcomes.filter(lambda o: o.reason is None and not o.duplicate)
-    end_us = accepted.map(lambda o: o.at_us).max() if not accepted.isEmpty() else None
-    sessions = fed.filter(lambda tagged: tagged[0] == "s").map(
-        lambda tagged: settle(_session(tagged), end_us, rules)
-    )
-    return Grouped(_settle_refusals(outcomes, accepted), sessions)
+    ).mapPartitions(lambda part: _feed_task(part, rules))
+    rows = spark.createDataFrame(fed, _FED_SCHEMA, verifySchema=False).persist(kept())
+    outcomes = rows.where(f.col("kind") == "a").select(*rows.columns[1 : 1 + _OUTCOME_WIDTH])
+    accepted = outcomes.where(f.col("reason").isNull() & ~f.col("duplicate"))
+    end_us = accepted.agg(f.max("at_us")).first()[0]  # type: ignore[index]
+    stored = rows.where(f.col("kind") == "s").select(*rows.columns[1 + _OUTCOME_WIDTH :])
+    settled = stored.rdd.map(lambda r: tuple(settle(SessionRow(*r), end_us, rules)))
+    sessions = spark.createDataFrame(settled, _SESSION_COLUMNS, verifySchema=False)
+    return Grouped(_settle_refusals(spark, outcomes, accepted), sessions)
 
 
-def _outcome(tagged: tuple[str, Outcome | SessionRow]) -> Outcome:
-    assert isinstance(tagged[1], Outcome)
-    return tagged[1]
+_NO_OUTCOME = (None,) * _OUTCOME_WIDTH
+_NO_SESSION = (None,) * _SESSION_WIDTH
 
 
-def _session(tagged: tuple[str, Outcome | SessionRow]) -> SessionRow:
-    assert isinstance(tagged[1], SessionRow)
-    return tagged[1]
+def _feed_task(part: Iterable[tuple[object, Packed]], rules: Rules) -> Iterator[tuple[Any, ...]]:
+    unpack = Unpacker()
+    for kind, row in feed_partition((unpack(p) for _, p in part), rules):
+        yield ("a", *row, *_NO_SESSION) if kind == "a" else ("s", *_NO_OUTCOME, *row)
 
 
 def _partition_key(
-    spark: SparkSession, items: RDD[Item], partition: str, buckets: int
-) -> Callable[[Item], object]:
+    spark: SparkSession, packed: RDD[Packed], partition: str, buckets: int
+) -> Callable[[Packed], object]:
     if partition == "scope":
-        return lambda item: item.event.scope  # type: ignore[union-attr]
-    roots = Components(find_links(spark, items).edges).roots()
+        return lambda p: ("rejected", p[0] % buckets) if p[3] is None else p[3][10]
+    packed.persist(kept())  # read twice: for the links, then to group
+    roots = Components(find_links(spark, packed).edges).roots()
     shared = spark.sparkContext.broadcast(roots)
 
-    def bucket(item: Item) -> object:
-        event = item.event
-        assert event is not None
-        node = (event.scope, event.user_key)
+    def bucket(p: Packed) -> object:
+        if p[3] is None:
+            return p[0] % buckets
+        keys = packed_keys(p)
+        node = (keys.scope, keys.user_key)
         return bucket_of(shared.value.get(node, node), buckets)
 
     return bucket
 
 
-def _settle_refusals(outcomes: RDD[Outcome], accepted: RDD[Outcome]) -> RDD[Outcome]:
+def _settle_refusals(spark: SparkSession, outcomes: DataFrame, accepted: DataFrame) -> DataFrame:
     """A refusal that named a session its partition still remembered gets the detail the
     in-process Sessionizer gives it if, by then, an accepted event of any partition had reached
     that session's horizon (the in-process Sessionizer had forgotten it)."""
-    candidates = outcomes.filter(lambda o: o.swept_from_us is not None).collect()
+    from pyspark.sql import functions as f
+
+    wanted = outcomes.where(f.col("swept_from_us").isNotNull())
+    candidates = wanted.select("swept_from_us", "at_us", "position").collect()
     if not candidates:
         return outcomes
-    spark_context = outcomes.context
-    shared = spark_context.broadcast(
-        [(o.swept_from_us or 0, o.at_us or 0, o.position) for o in candidates]
+    named = spark.createDataFrame(candidates, "since long, until long, refused long")
+    a = accepted.select("at_us", "position")
+    reached = a.join(
+        f.broadcast(named),
+        (a.at_us >= named.since)
+        & ((a.at_us < named.until) | ((a.at_us == named.until) & (a.position < named.refused))),
     )
-
-    def reached(o: Outcome) -> Iterator[int]:
-        at = o.at_us
-        assert at is not None  # an accepted event
-        for swept_from, at_us, position in shared.value:
-            if at >= swept_from and (at, o.position) < (at_us, position):
-                yield position
-
-    forgotten = set(accepted.flatMap(reached).distinct().collect())
-    chosen = spark_context.broadcast(forgotten)
-    return outcomes.map(
-        lambda o: o._replace(detail=o.swept_detail) if o.position in chosen.value else o
+    forgotten = [row[0] for row in reached.select("refused").distinct().collect()]
+    if not forgotten:
+        return outcomes
+    chosen = f.col("position").isin(forgotten)
+    return outcomes.withColumn(
+        "detail", f.when(chosen, f.col("swept_detail")).otherwise(f.col("detail"))
     )
 
 
-def partition_ok(spark: SparkSession, items: RDD[Item], partition: str) -> Links:
+def partition_ok(spark: SparkSession, packed: RDD[Packed], partition: str) -> Links:
     """The links in the items; raises :class:`PartitioningError` naming an id that ties user
     keys together when ``partition`` is ``user`` (the partitioning that would split them)."""
-    links = find_links(spark, items)
+    links = find_links(spark, packed)
     if partition == "user" and links.total:
         for name, (count, examples) in zip(
             ("explicit session id", "parent link", "event id", "derived session id"),

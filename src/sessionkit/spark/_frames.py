@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -17,10 +17,17 @@ from sessionkit.spark._engine import (
     Links,
     group_items,
     kept,
-    mark_late,
+    mark_late_packed,
     partition_ok,
 )
-from sessionkit.spark._plain import Item, items_of_log, items_of_records, time_of
+from sessionkit.spark._plain import (
+    Packed,
+    items_of_log,
+    items_of_records,
+    micros,
+    pack,
+    time_of,
+)
 
 if TYPE_CHECKING:
     from pyspark import RDD
@@ -35,18 +42,6 @@ __all__ = [
     "sessionize_dataframe",
     "sessionize_logs",
 ]
-
-_OUTCOMES_SCHEMA = (
-    "position long, source string, line long, scope string, event_id string, at_us long, "
-    "session_id string, rule string, explicit boolean, started boolean, header boolean, "
-    "duplicate boolean, thread_parent_id string, reason string, detail string, raw string, "
-    "swept_detail string, swept_from_us long"
-)
-_SESSIONS_SCHEMA = (
-    "session_id string, scope string, explicit boolean, header_id string, started_us long, "
-    "started_offset int, last_input_us long, last_input_offset int, event_count long, "
-    "status string, closed_us long, closed_offset int, close_reason string, last_position long"
-)
 
 #: The columns of ``Sessionized.assignments``: one row per input record.
 ASSIGNMENT_COLUMNS = (
@@ -116,13 +111,13 @@ class Sessionized:
             )
 
 
-def _frames(spark: SparkSession, grouped: Grouped, lines_read: int | None) -> Sessionized:
+def _frames(grouped: Grouped, lines_read: int | None) -> Sessionized:
     from pyspark.sql import functions as f
 
-    outcomes = spark.createDataFrame(grouped.outcomes, _OUTCOMES_SCHEMA)
-    assignments = outcomes.withColumn("at", f.timestamp_micros("at_us")).select(*ASSIGNMENT_COLUMNS)
-    rows = spark.createDataFrame(grouped.sessions, _SESSIONS_SCHEMA)
-    sessions = rows.select(
+    assignments = grouped.outcomes.withColumn("at", f.timestamp_micros("at_us")).select(
+        *ASSIGNMENT_COLUMNS
+    )
+    sessions = grouped.sessions.select(
         *SESSION_COLUMNS[:4],
         f.timestamp_micros("started_us").alias("started_at"),
         f.timestamp_micros("last_input_us").alias("last_input_at"),
@@ -164,11 +159,11 @@ def _records(df: DataFrame, position: str) -> RDD[tuple[int, dict[str, Any]]]:
 
 def _items_of_frame(
     df: DataFrame, layout: LogLayout | None, timestamps: TimestampParser | None, position: str
-) -> RDD[Item]:
+) -> RDD[Packed]:
     layout = layout if layout is not None else LogLayout()
     timestamps = timestamps if timestamps is not None else TimestampParser()
     return _records(df, position).mapPartitions(
-        lambda records: items_of_records(records, layout, timestamps)
+        lambda records: map(pack, items_of_records(records, layout, timestamps))
     )
 
 
@@ -193,10 +188,9 @@ def sessionize_dataframe(
     user keys that ids tie together, to spread one big scope); ``"user"`` is refused with
     :class:`PartitioningError` when an id ties two user keys. See docs/scaling.md.
     """
-    spark = df.sparkSession
-    items = _items_of_frame(df, layout, timestamps, position).persist(kept())
-    grouped = group_items(spark, items, rules or Rules(), partition, buckets)
-    return _frames(spark, grouped, None)
+    packed = _items_of_frame(df, layout, timestamps, position)
+    grouped = group_items(df.sparkSession, packed, rules or Rules(), partition, buckets)
+    return _frames(grouped, None)
 
 
 def sessionize_logs(
@@ -222,26 +216,28 @@ def sessionize_logs(
         max_line_bytes=settings.max_line_bytes,
         max_depth=settings.max_depth,
     )
-    files = _read(spark, paths).map(lambda f: (f[0], *items_of_log(f[2], f[1], f[0], make_reader)))
+    files = _read(spark, paths).map(lambda f: _read_log(f, make_reader))
     files.persist(kept())
-    found = files.map(lambda f: (f[0], _newest(f[1]), f[2])).collect()
+    found = files.map(lambda f: (f[0], f[3], f[2])).collect()
     newest: dict[int, int | None] = {}
     running = None
     for index, top, _ in sorted(found):
         newest[index] = running
         running = top if running is None or (top is not None and top > running) else running
     before = spark.sparkContext.broadcast(newest)
-    items = files.flatMap(lambda f: mark_late(f[1], before.value[f[0]], max_lateness))
-    items.persist(kept())
-    grouped = group_items(spark, items, rules or Rules(), partition, buckets)
-    return _frames(spark, grouped, sum(lines for _, _, lines in found))
+    packed = files.flatMap(lambda f: mark_late_packed(f[1], before.value[f[0]], max_lateness))
+    grouped = group_items(spark, packed, rules or Rules(), partition, buckets)
+    return _frames(grouped, sum(lines for _, _, lines in found))
 
 
-def _newest(items: list[Item]) -> int | None:
-    from sessionkit.spark._plain import micros
-
+def _read_log(
+    file: tuple[int, str, bytes], make_reader: Callable[..., LogReader]
+) -> tuple[int, list[Packed], int, int | None]:
+    """A log's packed items, the lines read and its newest event's time."""
+    index, name, content = file
+    items, lines = items_of_log(content, name, index, make_reader)
     times = [micros(item.event.at) for item in items if item.event is not None]
-    return max(times) if times else None
+    return index, [pack(item) for item in items], lines, max(times) if times else None
 
 
 def _read(spark: SparkSession, paths: Sequence[str]) -> RDD[Any]:
@@ -297,6 +293,5 @@ def check_partitioning(
 ) -> PartitioningReport:
     """Find what ties user keys together in ``df``, and explain which partitionings are exact
     (``str(report)``). Four Spark aggregations; nothing is grouped."""
-    spark = df.sparkSession
-    items = _items_of_frame(df, layout, timestamps, position)
-    return PartitioningReport(partition_ok(spark, items, "components"))
+    packed = _items_of_frame(df, layout, timestamps, position)
+    return PartitioningReport(partition_ok(df.sparkSession, packed, "components"))
