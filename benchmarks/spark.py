@@ -101,6 +101,7 @@ def main() -> None:
     spark = (
         SparkSession.builder.master(args.master)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "4g")
         .config("spark.sql.shuffle.partitions", "8")
         .getOrCreate()

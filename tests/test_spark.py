@@ -340,3 +340,17 @@ def test_several_late_logs_replay_the_same_on_spark(tmp_path: Path) -> None:
 def test_spark_is_refused_with_a_database(tmp_path: Path) -> None:
     done = replay(LOG, "--engine", "spark", "--db", "x.db", cwd=tmp_path)
     assert done.returncode == 2 and "writes no database" in done.stderr
+
+
+def test_the_scaling_guide_runs(spark: SparkSession, tmp_path: Path) -> None:
+    """docs/scaling.md's examples run, in order, on the bundled example log."""
+    from tests.test_docs import BLOCK
+
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "agent-log.jsonl").write_bytes(LOG.read_bytes())
+    namespace: dict[str, object] = {"spark": spark, "log_folder": tmp_path / "logs"}
+    text = (ROOT / "docs" / "scaling.md").read_text(encoding="utf-8")
+    blocks = BLOCK.findall(text)
+    assert len(blocks) == 2
+    for number, block in enumerate(blocks, 1):
+        exec(compile(block, f"scaling.md (python block {number})", "exec"), namespace)
