@@ -248,8 +248,11 @@ def _read(spark: SparkSession, paths: Sequence[str]) -> RDD[Any]:
             content = sys.stdin.buffer.read()
             parts.append(spark.sparkContext.parallelize([(index, "<stdin>", content)], 1))
             continue
-        frame = spark.read.format("binaryFile").load(path).select("content")
-        parts.append(frame.rdd.map(partial(_named, index, path)))
+        frame = spark.read.format("binaryFile").load(path)
+        found = [row[0] for row in frame.select("path").collect()]
+        if len(found) != 1:  # a folder or a pattern: its files would share one position
+            raise ValueError(f"{path}: give each log file by name ({len(found)} files match)")
+        parts.append(frame.select("content").rdd.map(partial(_named, index, path)))
     return spark.sparkContext.union(parts)
 
 

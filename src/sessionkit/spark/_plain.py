@@ -46,7 +46,6 @@ __all__ = [
     "feed_partition",
     "items_of_log",
     "items_of_records",
-    "keys_of",
     "settle",
 ]
 
@@ -105,6 +104,7 @@ def event_fields(event: Event) -> tuple[Any, ...]:
         None if target is None else target.kind.value, None if target is None else target.id,
         event.user_id, event.session_id, event.parent_id, event.scope, event.ends_session,
         event.input, event.output, dict(event.metadata) if event.metadata else None,
+        event.user_key,
     )  # fmt: skip
 
 
@@ -125,7 +125,7 @@ class Unpacker:
         if fields is None:
             return Item(position, source, line, None, raw, reason, detail)
         (id, at_us, offset, kind, who, target_kind, target_id, user_id, session_id, parent_id,
-         scope, ends, text_in, text_out, metadata) = fields  # fmt: skip
+         scope, ends, text_in, text_out, metadata, _) = fields  # fmt: skip
         event = Event(
             id=id,
             at=time_of(at_us, offset),
@@ -147,8 +147,9 @@ def packed_keys(packed: Packed) -> Keys:
     """:func:`keys_of` the packed item's event."""
     fields = packed[3]
     event_id, scope = fields[0], fields[10]
-    user_key = fields[7] if fields[7] is not None else fields[4]
-    return Keys(scope, user_key, event_id, fields[8], fields[9], derive_session_id(scope, event_id))
+    return Keys(
+        scope, fields[15], event_id, fields[8], fields[9], derive_session_id(scope, event_id)
+    )
 
 
 def items_of_log(
@@ -209,17 +210,6 @@ class Keys(NamedTuple):
     session_id: str | None
     parent_id: str | None
     derived_id: str
-
-
-def keys_of(event: Event) -> Keys:
-    return Keys(
-        event.scope,
-        event.user_key,
-        event.id,
-        event.session_id,
-        event.parent_id,
-        derive_session_id(event.scope, event.id),
-    )
 
 
 class Components:
