@@ -28,6 +28,7 @@ from tests.viewing import (
     get,
     record,
     row_events,
+    served,
     serving,
 )
 
@@ -291,9 +292,7 @@ def hostile_events() -> list[Event]:
 
 @pytest.fixture(scope="module")
 def hostile_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    path = tmp_path_factory.mktemp("hostile") / "hostile.db"
-    record(path, hostile_events())
-    with SQLiteStore(path, readonly=True) as store, serving(store) as address:
+    with served(tmp_path_factory.mktemp("hostile") / "hostile.db", hostile_events()) as address:
         yield address
 
 

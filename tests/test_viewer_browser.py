@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Dialog, Page, sync_playwright
 from sessionkit.storage import SQLiteStore
 from sessionkit.testing.conformance import conformance_stream
 from tests.test_viewer import HOSTILE, hostile_events
-from tests.viewing import ROOT, Expected, example_events, record, serving
+from tests.viewing import ROOT, Expected, example_events, record, served, serving
 
 pytestmark = pytest.mark.browser
 
@@ -58,9 +58,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 @pytest.fixture(scope="module")
 def example_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    path = tmp_path_factory.mktemp("browser") / "example.db"
-    record(path, example_events())
-    with SQLiteStore(path, readonly=True) as store, serving(store) as address:
+    with served(tmp_path_factory.mktemp("browser") / "example.db", example_events()) as address:
         yield address
 
 

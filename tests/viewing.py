@@ -67,6 +67,14 @@ def serving(store: SessionQueries, host: str = "127.0.0.1") -> Iterator[str]:
         thread.join()
 
 
+@contextmanager
+def served(path: Path, events: Iterable[Event]) -> Iterator[str]:
+    """``events`` recorded into a new SQLite file at ``path``, served read-only."""
+    record(path, events)
+    with SQLiteStore(path, readonly=True) as store, serving(store) as address:
+        yield address
+
+
 class Response(NamedTuple):
     status: int
     headers: dict[str, str]

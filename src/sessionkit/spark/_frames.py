@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from sessionkit import CloseReason, Rules, SessionStatus, SessionSummary
+from sessionkit import CloseReason, Rules, SessionSummary
 from sessionkit.replay import LogLayout, LogReader, TimestampParser
 from sessionkit.spark._engine import (
     Grouped,
@@ -22,11 +22,11 @@ from sessionkit.spark._engine import (
 )
 from sessionkit.spark._plain import (
     Packed,
+    SessionRow,
     items_of_log,
     items_of_records,
     micros,
     pack,
-    time_of,
 )
 
 if TYPE_CHECKING:
@@ -86,29 +86,23 @@ class Sessionized:
             f.when(f.col("close_reason") == CloseReason.IDLE.value, 0).otherwise(1),
             "last_input_at",
             "last_position",
-        ).select(
+        )
+        us = {name: f.unix_micros(name) for name in ("started_at", "last_input_at", "closed_at")}
+        rows = ordered.select(  # as SessionRow's fields
             *SESSION_COLUMNS[:4],
-            *(f.unix_micros(name).alias(name) for name in ("started_at", "last_input_at")),
+            us["started_at"],
+            f.col("utc_offsets")[0],
+            us["last_input_at"],
+            f.col("utc_offsets")[1],
             "event_count",
             "status",
-            f.unix_micros("closed_at").alias("closed_at"),
+            us["closed_at"],
+            f.col("utc_offsets")[2],
             "close_reason",
-            "utc_offsets",
+            "last_position",
         )
-        for row in ordered.toLocalIterator():
-            offsets = row.utc_offsets
-            yield SessionSummary(
-                row.session_id,
-                row.scope,
-                row.explicit,
-                row.header_id,
-                time_of(row.started_at, offsets[0]),
-                time_of(row.last_input_at, offsets[1]),
-                row.event_count,
-                SessionStatus(row.status),
-                None if row.closed_at is None else time_of(row.closed_at, offsets[2]),
-                None if row.close_reason is None else CloseReason(row.close_reason),
-            )
+        for row in rows.toLocalIterator():
+            yield SessionRow(*row).summary()
 
 
 def _frames(grouped: Grouped, lines_read: int | None) -> Sessionized:
