@@ -234,6 +234,9 @@ class TestReadOnlyAndSafe:
             policy = answer.headers["Content-Security-Policy"]
             assert "default-src 'none'" in policy and "script-src" not in policy
             assert answer.headers["X-Content-Type-Options"] == "nosniff"
+            assert answer.headers["Cache-Control"] == (
+                "max-age=3600" if path.endswith(".css") else "no-store"
+            )
         css = get(url + "/static/viewer.css")
         assert css.status == 200 and css.headers["Content-Type"] == "text/css"
 

@@ -37,7 +37,6 @@ SECURITY_HEADERS = [
     ),
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),
-    ("Cache-Control", "no-store"),
 ]
 
 
@@ -148,6 +147,8 @@ class Viewer:
             status, body, extra = self._route(environ)
         content_type = "text/css" if body is _pages.STYLESHEET else "text/html; charset=utf-8"
         headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        if not any(name == "Cache-Control" for name, _ in extra):
+            extra = [*extra, ("Cache-Control", "no-store")]  # pages change as a writer records
         start_response(status, headers + SECURITY_HEADERS + extra)
         return [b""] if method == "HEAD" else [body]
 
