@@ -172,7 +172,7 @@ class TestDefaultLayout:
         ("fields", "reason", "named"),
         [
             ({"initiator": "alice"}, "wrong_type", "initiator"),
-            ({"initiator": {"type": "robot", "name": "r"}}, "wrong_type", "initiator.type"),
+            ({"initiator": {"type": "robot", "name": "r"}}, "unknown_kind", "initiator.type"),
             ({"initiator": {"type": "user", "name": ["a"]}}, "wrong_type", "initiator.name"),
             ({"event_type": 3}, "wrong_type", "event_type"),
             ({"event_id": 1.5}, "wrong_type", "event_id"),

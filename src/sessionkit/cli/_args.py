@@ -8,6 +8,8 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import NoReturn
 
+import attrs
+
 from sessionkit import (
     IncompatibleStoreError,
     InvalidRulesError,
@@ -179,8 +181,16 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="FIELD=NAME",
-        help="read FIELD from NAME (dotted for nested JSON), e.g. --field user_id=account; "
-        "repeat for more",
+        help="read FIELD from NAME (dotted for nested JSON; NAME,NAME for alternatives), e.g. "
+        "--field user_id=account or --field initiator.type=role; repeat for more",
+    )
+    group.add_argument(
+        "--kind",
+        action="append",
+        default=[],
+        metavar="VALUE=KIND",
+        help="read VALUE of the initiator's type field as participant KIND, e.g. "
+        "--kind assistant=llm --kind system=init; repeat for more",
     )
     _add_time_options(group)
     _add_bound_options(group)
@@ -244,8 +254,14 @@ def log_reader(options: argparse.Namespace, stdin_ok: bool = True) -> LogReader:
         fields[name.strip()] = value.strip()
     if options.time_field:
         fields["time"] = options.time_field
+    kinds: dict[str, str] = {}
+    for item in options.kind:
+        value, equals, kind = item.partition("=")
+        if not equals or not value.strip() or not kind.strip():
+            raise UsageError(f"--kind {item!r}: write VALUE=KIND, e.g. assistant=llm")
+        kinds[value.strip()] = kind.strip()
     try:
-        layout = LogLayout().with_fields(fields)
+        layout = attrs.evolve(LogLayout().with_fields(fields), kinds=kinds)
         zone = load_zone(options.assume_tz) if options.assume_tz else None
     except ValueError as error:
         raise UsageError(str(error)) from None

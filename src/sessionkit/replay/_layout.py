@@ -57,13 +57,35 @@ def _paths(value: str | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _kind_map(
+    value: Mapping[str, str] | tuple[tuple[str, str], ...],
+) -> tuple[tuple[str, str], ...]:
+    """``{value: kind name}`` as sorted pairs (hashable, so layouts compare and hash)."""
+    pairs = value.items() if isinstance(value, Mapping) else value
+    found = []
+    for raw, kind in pairs:
+        if kind.lower() not in KIND_NAMES:
+            raise ValueError(
+                f"{raw!r} maps to unknown participant kind {kind!r}; kinds: {', '.join(KIND_NAMES)}"
+            )
+        found.append((raw.lower(), kind.lower()))
+    return tuple(sorted(found))
+
+
 @attrs.frozen
 class LogLayout:
     """The name of each field in a log record; dotted names reach into nested JSON objects.
 
-    The defaults are the wire format of AI-monitoring event APIs. ``scope`` and ``time`` list
-    alternatives: the first one present in a record is used. Change fields with
-    :meth:`with_fields`, or :func:`attrs.evolve`.
+    The defaults are the wire format of AI-monitoring event APIs. Any field may list
+    alternatives separated by commas (``scope`` and ``time`` hold them as tuples): the first
+    one present in a record is used. ``initiator_type`` and ``initiator_name`` build the
+    initiator from two fields of their own instead of the ``initiator`` object, and ``kinds``
+    maps values of a kind field (any case) to participant kinds, e.g.
+    ``{"assistant": "llm", "system": "init"}``. Change fields with :meth:`with_fields`, or
+    :func:`attrs.evolve`.
+
+    .. versionchanged:: 0.3.0
+       Alternatives for every field; ``initiator_type``, ``initiator_name`` and ``kinds``.
     """
 
     event_id: str = "event_id"
@@ -80,20 +102,27 @@ class LogLayout:
     time: tuple[str, ...] = attrs.field(
         default=("timestamp", "created_at", "time"), converter=_paths
     )
+    initiator_type: str | None = None
+    initiator_name: str | None = None
+    kinds: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_kind_map)
 
     def with_fields(self, fields: Mapping[str, str]) -> LogLayout:
         """This layout with some fields renamed, e.g. ``{"user_id": "account"}``.
 
-        For ``scope`` and ``time`` the name may list alternatives separated by commas. Raises
+        A name may list alternatives separated by commas; ``initiator.type`` and
+        ``initiator.name`` are ``initiator_type`` and ``initiator_name``. Raises
         :class:`ValueError` for a field the layout does not have.
         """
-        known = {a.name for a in attrs.fields(LogLayout)}
-        unknown = sorted(set(fields) - known)
+        changes: dict[str, Any] = {
+            name.replace("initiator.", "initiator_"): value for name, value in fields.items()
+        }
+        known = {a.name for a in attrs.fields(LogLayout)} - {"kinds"}
+        unknown = sorted(set(changes) - known)
         if unknown:
             raise ValueError(
                 f"unknown field {unknown[0]!r}; the fields are: {', '.join(sorted(known))}"
             )
-        return attrs.evolve(self, **fields)
+        return attrs.evolve(self, **changes)
 
 
 def _dig(record: dict[str, Any], parts: tuple[str, ...]) -> Any:
@@ -121,6 +150,15 @@ def _id(value: object, name: str) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     raise LogLineError("wrong_type", f"{name} must be a string, not {json_type(value)}")
+
+
+def _present(record: dict[str, Any], paths: tuple[tuple[str, tuple[str, ...] | None], ...]) -> Any:
+    """The value of the first of ``paths`` present in ``record``, or ``None``."""
+    for key, parts in paths:
+        value = record.get(key) if parts is None else _dig(record, parts)
+        if value is not None:
+            return value
+    return None
 
 
 _NO_METADATA: dict[str, Any] = {}
@@ -161,21 +199,33 @@ class EventMapper:
     ) -> None:
         self.layout = layout = layout if layout is not None else LogLayout()
         self.timestamps = timestamps if timestamps is not None else TimestampParser()
-        self._fields = tuple(
-            _path(name)
-            for name in (
-                layout.event_id,
-                layout.user_id,
-                layout.event_type,
-                layout.initiator,
-                layout.session_id,
-                layout.parent_id,
-                layout.session_end,
-                layout.input,
-                layout.output,
-                layout.metadata,
+        names = (
+            layout.event_id,
+            layout.user_id,
+            layout.event_type,
+            layout.initiator,
+            layout.session_id,
+            layout.parent_id,
+            layout.session_end,
+            layout.input,
+            layout.output,
+            layout.metadata,
+        )
+        alternatives = [tuple(_path(name) for name in _paths(names)) for names in names]
+        self._fields = tuple(paths[0] for paths in alternatives)
+        # The fields with alternatives: their index, and the paths tried when the first is absent.
+        self._fallbacks = tuple((i, paths[1:]) for i, paths in enumerate(alternatives) if paths[1:])
+        self._composite = (
+            None
+            if layout.initiator_type is None and layout.initiator_name is None
+            else tuple(
+                tuple(_path(name) for name in _paths(names or ""))
+                for names in (layout.initiator_type, layout.initiator_name)
             )
         )
+        self._type_field = layout.initiator_type or f"{layout.initiator}.type"
+        self._name_field = layout.initiator_name or f"{layout.initiator}.name"
+        self._kind_names = {**KIND_NAMES, **{raw: KIND_NAMES[kind] for raw, kind in layout.kinds}}
         self._scopes = tuple(_path(name) for name in layout.scope)
         self._times = tuple(_path(name) for name in layout.time)
         self._participants: dict[tuple[ParticipantKind, str], Participant] = {}
@@ -187,6 +237,12 @@ class EventMapper:
         # The hot path of a replay: fields are read with dict.get where the name has no dot.
         get = record.get
         values = [get(key) if parts is None else _dig(record, parts) for key, parts in self._fields]
+        if self._fallbacks:
+            for index, paths in self._fallbacks:
+                if values[index] is None:
+                    values[index] = _present(record, paths)
+        if self._composite is not None:
+            values[3] = self._initiator_fields(record)
         event_id, user_id, event_type, initiator, session_id, parent_id = values[:6]
         layout = self.layout
         if type(event_id) is not str or not event_id:
@@ -220,6 +276,12 @@ class EventMapper:
             if type(metadata) is dict
             else (_NO_METADATA if metadata is None else self._metadata(metadata)),
         )
+
+    def _initiator_fields(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The initiator as an object, from its kind field and its name field."""
+        kind_paths, name_paths = self._composite  # type: ignore[misc]
+        kind, name = _present(record, kind_paths), _present(record, name_paths)
+        return None if kind is None and name is None else {"type": kind, "name": name}
 
     def _first_of(
         self,
@@ -319,15 +381,20 @@ class EventMapper:
             type_name = value.get("type")
             if type_name is None and kinds is not None:
                 kind = kinds[0]
-            elif type(type_name) is str and type_name.lower() in KIND_NAMES:
-                kind = KIND_NAMES[type_name.lower()]
+            elif type(type_name) is str and type_name.lower() in self._kind_names:
+                kind = self._kind_names[type_name.lower()]
+            elif type(type_name) is str:
+                raise LogLineError(
+                    "unknown_kind",
+                    f"unknown participant kind {type_name!r} in {self._type_field} (kinds: "
+                    f"{', '.join(self._kind_names)}; map other values with --kind VALUE=KIND)",
+                )
             else:
                 raise LogLineError(
                     "wrong_type",
-                    f"{self.layout.initiator}.type must be one of {', '.join(KIND_NAMES)}, "
-                    f"not {type_name!r}",
+                    f"{self._type_field} must be a participant kind, not {json_type(type_name)}",
                 )
-            name = _id(value.get("name"), f"{self.layout.initiator}.name")
+            name = _id(value.get("name"), self._name_field)
         else:
             raise LogLineError(
                 "wrong_type", f"{self.layout.initiator} must be an object, not {json_type(value)}"
