@@ -22,8 +22,8 @@ from sessionkit.replay import (
     KIND_NAMES,
     MAX_DEPTH,
     MAX_LINE_BYTES,
+    PRESETS,
     EpochUnit,
-    LogLayout,
     LogReader,
     TimestampParser,
     load_zone,
@@ -167,9 +167,17 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
     )
     group = parser.add_argument_group("reading logs (docs/replay.md)")
     group.add_argument(
+        "--preset",
+        choices=tuple(PRESETS),
+        help="the layout of a known tool's logs: aiceberg (the default), otel (OpenTelemetry "
+        "GenAI spans), openinference, langfuse, langsmith; --field and --kind adjust it",
+    )
+    group.add_argument(
         "--log-format",
         choices=FORMATS,
-        help="the logs' format (default: .csv and .csv.gz files are CSV, others JSON Lines)",
+        help="the logs' format: jsonl, csv, json (an array of records) or otlp (OpenTelemetry "
+        "JSON); by default .csv files are CSV, .json files arrays, files that start an OTLP "
+        "export request OTLP, others JSON Lines",
     )
     group.add_argument(
         "--time-field",
@@ -260,9 +268,12 @@ def log_reader(options: argparse.Namespace, stdin_ok: bool = True) -> LogReader:
         if not equals or not value.strip() or not kind.strip():
             raise UsageError(f"--kind {item!r}: write VALUE=KIND, e.g. assistant=llm")
         kinds[value.strip()] = kind.strip()
+    preset = PRESETS[options.preset] if options.preset else PRESETS["aiceberg"]
+    assume_tz = options.assume_tz or preset.assume_tz
     try:
-        layout = attrs.evolve(LogLayout().with_fields(fields), kinds=kinds)
-        zone = load_zone(options.assume_tz) if options.assume_tz else None
+        base = preset.layout.with_fields(fields)
+        layout = attrs.evolve(base, kinds={**dict(base.kinds), **kinds})
+        zone = load_zone(assume_tz) if assume_tz else None
     except ValueError as error:
         raise UsageError(str(error)) from None
     unit = EpochUnit(options.epoch_unit) if options.epoch_unit else None

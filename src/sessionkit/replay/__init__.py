@@ -25,6 +25,7 @@ from sessionkit.replay._compare import (
 from sessionkit.replay._durations import format_duration, parse_duration
 from sessionkit.replay._layout import EVENT_TYPES, KIND_NAMES, EventMapper, LogLayout, RecordMapper
 from sessionkit.replay._outputs import AssignmentWriter, RejectWriter, SessionWriter
+from sessionkit.replay._presets import PRESETS, Preset
 from sessionkit.replay._readers import (
     FORMATS,
     MAX_DEPTH,
@@ -46,6 +47,7 @@ __all__ = [
     "KIND_NAMES",
     "MAX_DEPTH",
     "MAX_LINE_BYTES",
+    "PRESETS",
     "AssignmentWriter",
     "EpochUnit",
     "EventMapper",
@@ -53,6 +55,7 @@ __all__ = [
     "LogEvent",
     "LogLayout",
     "LogReader",
+    "Preset",
     "RecordMapper",
     "RejectWriter",
     "RejectedLine",

@@ -106,6 +106,21 @@ class LogLayout:
     initiator_name: str | None = None
     kinds: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_kind_map)
 
+    @staticmethod
+    def preset(name: str) -> LogLayout:
+        """The layout of a well-known tool's logs: ``aiceberg`` (the default), ``otel``
+        (OpenTelemetry GenAI spans), ``openinference``, ``langfuse``, ``langsmith``. See
+        ``sessionkit.replay.PRESETS`` and docs/replay.md. Raises :class:`ValueError` for
+        another name.
+
+        .. versionadded:: 0.3.0
+        """
+        from sessionkit.replay._presets import PRESETS
+
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+        return PRESETS[name].layout
+
     def with_fields(self, fields: Mapping[str, str]) -> LogLayout:
         """This layout with some fields renamed, e.g. ``{"user_id": "account"}``.
 
@@ -126,12 +141,17 @@ class LogLayout:
 
 
 def _dig(record: dict[str, Any], parts: tuple[str, ...]) -> Any:
-    """The value at a dotted path in nested objects, or ``None``."""
+    """The value at a dotted path in nested objects, or ``None``. Where a key itself holds
+    dots (OpenTelemetry attribute names: ``attributes.gen_ai.operation.name``), the rest of the
+    path is tried as one key."""
     value: Any = record
-    for part in parts:
+    for index, part in enumerate(parts):
         if type(value) is not dict:
             return None
-        value = value.get(part)
+        found = value.get(part)
+        if found is None and index < len(parts) - 1:
+            return value.get(".".join(parts[index:]))
+        value = found
     return value
 
 
@@ -211,7 +231,8 @@ class EventMapper:
             layout.output,
             layout.metadata,
         )
-        alternatives = [tuple(_path(name) for name in _paths(names)) for names in names]
+        # A field named by no name (``""``) is never present.
+        alternatives = [tuple(_path(n) for n in _paths(names)) or (("", None),) for names in names]
         self._fields = tuple(paths[0] for paths in alternatives)
         # The fields with alternatives: their index, and the paths tried when the first is absent.
         self._fallbacks = tuple((i, paths[1:]) for i, paths in enumerate(alternatives) if paths[1:])
@@ -378,22 +399,7 @@ class EventMapper:
                 )
             kind = kinds[0]
         elif type(value) is dict:
-            type_name = value.get("type")
-            if type_name is None and kinds is not None:
-                kind = kinds[0]
-            elif type(type_name) is str and type_name.lower() in self._kind_names:
-                kind = self._kind_names[type_name.lower()]
-            elif type(type_name) is str:
-                raise LogLineError(
-                    "unknown_kind",
-                    f"unknown participant kind {type_name!r} in {self._type_field} (kinds: "
-                    f"{', '.join(self._kind_names)}; map other values with --kind VALUE=KIND)",
-                )
-            else:
-                raise LogLineError(
-                    "wrong_type",
-                    f"{self._type_field} must be a participant kind, not {json_type(type_name)}",
-                )
+            kind = self._kind_of(value.get("type"), kinds)
             name = _id(value.get("name"), self._name_field)
         else:
             raise LogLineError(
@@ -410,6 +416,30 @@ class EventMapper:
             else:
                 name = kind.value
         return self._participant(kind, name)  # type: ignore[arg-type]
+
+    def _kind_of(
+        self, type_name: object, kinds: tuple[ParticipantKind, ParticipantKind] | None
+    ) -> ParticipantKind:
+        """The initiator's kind: its type field's value (mapped by ``kinds`` of the layout),
+        else the event type's first kind."""
+        if type(type_name) is str and type_name.lower() in self._kind_names:
+            return self._kind_names[type_name.lower()]
+        if type_name is None:
+            if kinds is None:
+                raise LogLineError(
+                    "missing_field", f"no {self._type_field} to tell who sent the event"
+                )
+            return kinds[0]
+        if type(type_name) is str:
+            raise LogLineError(
+                "unknown_kind",
+                f"unknown participant kind {type_name!r} in {self._type_field} (kinds: "
+                f"{', '.join(self._kind_names)}; map other values with --kind VALUE=KIND)",
+            )
+        raise LogLineError(
+            "wrong_type",
+            f"{self._type_field} must be a participant kind, not {json_type(type_name)}",
+        )
 
     def _participant(self, kind: ParticipantKind, name: str) -> Participant:
         key = (kind, name)

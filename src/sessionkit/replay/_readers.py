@@ -20,14 +20,16 @@ from typing import Any, BinaryIO, NamedTuple
 import attrs
 
 from sessionkit import Event, InvalidEventError, LogLineError
+from sessionkit.replay._documents import array_elements, looks_like, otlp_requests, spans_of
 from sessionkit.replay._layout import EventMapper, LogLayout, RecordMapper
 from sessionkit.replay._sources import STDIN, LogFile, is_csv, open_log
 from sessionkit.replay._timestamps import TimestampParser
 
 __all__ = ["FORMATS", "LogEvent", "LogReader", "RejectedLine"]
 
-#: The log formats a reader understands.
-FORMATS = ("jsonl", "csv")
+#: The log formats a reader understands: JSON Lines, CSV, a JSON array of records, and
+#: OpenTelemetry's OTLP JSON (export requests, one document or JSON Lines of them).
+FORMATS = ("jsonl", "csv", "json", "otlp")
 
 #: A UTF-8 byte order mark, skipped at the start of a file.
 _BOM = b"\xef\xbb\xbf"
@@ -145,10 +147,19 @@ class LogReader:
     def __iter__(self) -> Iterator[LogEvent | RejectedLine]:
         for path in self.paths:
             named = self._stdin_name if os.fspath(path) == STDIN and self._stdin_name else path
-            csv_format = self.format == "csv" or (self.format is None and is_csv(named))
             with open_log(path, self._stdin, self._stdin_name) as log:
                 self._current = log
-                yield from self._csv(log) if csv_format else self._jsonl(log)
+                try:
+                    log_format = self._format_of(named, log)
+                except _BROKEN_STREAM as error:  # not even its first bytes can be read
+                    yield self._unreadable(log.name, 1, error)
+                    log_format = ""
+                if log_format == "csv":
+                    yield from self._csv(log)
+                elif log_format == "jsonl":
+                    yield from self._jsonl(log)
+                elif log_format:
+                    yield from self._document(log, log_format)
                 self._done_bytes += log.position() or 0
                 self._current = None
 
@@ -189,6 +200,53 @@ class LogReader:
                 yield LogEvent(source, number, event, raw)
         except _BROKEN_STREAM as error:
             yield self._unreadable(source, number + 1, error)
+
+    def _format_of(self, named: str | os.PathLike[str], log: LogFile) -> str:
+        """The format given, else by the name and content: ``.csv`` is CSV, a file that
+        starts an OTLP export request OTLP, ``.json`` a JSON array of records, else JSON
+        Lines."""
+        if self.format is not None:
+            return self.format
+        if is_csv(named):
+            return "csv"
+        peek = getattr(log.lines, "peek", None)
+        head = peek(256)[:256] if peek is not None else b""
+        return looks_like(os.fspath(named), head) or "jsonl"
+
+    def _document(self, log: LogFile, log_format: str) -> Iterator[LogEvent | RejectedLine]:
+        """The records of a whole JSON document, numbered in order (read whole)."""
+        source = log.name
+        try:
+            data = log.lines.read()
+        except _BROKEN_STREAM as error:
+            yield self._unreadable(source, 1, error)
+            return
+        try:
+            text = data.removeprefix(_BOM).decode()
+        except UnicodeDecodeError as error:
+            self.lines_read += 1
+            yield self._not_json(source, 1, data, error)
+            return
+        for number, (raw, record) in enumerate(self._records_of(text, log_format), 1):
+            self.lines_read += 1
+            if isinstance(record, (ValueError, RecursionError)):
+                yield self._not_json(source, number, raw.encode(), record)
+            elif type(record) is not dict or _depth(record) > self.max_depth:
+                yield self._not_a_record(source, number, raw.encode(), record)
+            else:
+                yield self._mapped(source, number, record, raw)
+
+    @staticmethod
+    def _records_of(text: str, log_format: str) -> Iterator[tuple[str, object]]:
+        if log_format == "json":
+            yield from array_elements(text)
+            return
+        for raw, request in otlp_requests(text):
+            if type(request) is not dict:
+                yield raw, request  # a malformed request, or not an object: one rejection
+                continue
+            for span in spans_of(request):
+                yield json.dumps(span, ensure_ascii=False), span
 
     def _too_long(self, source: str, number: int, length: int) -> RejectedLine:
         return RejectedLine(
