@@ -52,6 +52,7 @@ def test_every_package_is_indexed() -> None:
         "sessionkit.storage",
         "sessionkit.replay",
         "sessionkit.spark",
+        "sessionkit.otel",
         "sessionkit.cli",
         "sessionkit.testing",
         "sessionkit.testing.strategies",

@@ -21,8 +21,9 @@ MAY_IMPORT = {
     "storage": {"core", "storage"},
     "replay": {"core", "storage", "replay"},
     "spark": {"core", "storage", "replay", "spark"},
+    "otel": {"core", "storage", "replay", "otel"},
     "cli": {"core", "storage", "replay", "spark", "cli"},
-    "testing": {"core", "storage", "replay", "spark", "cli", "testing"},
+    "testing": {"core", "storage", "replay", "spark", "otel", "cli", "testing"},
 }
 IO_MODULES = ("sqlite3", "csv", "gzip", "email", "zoneinfo", "fcntl", "dateutil")
 
