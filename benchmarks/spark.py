@@ -115,7 +115,7 @@ def main() -> None:
     def write(result: object) -> int:
         result.assignments.write.mode("overwrite").parquet(str(out / "a"))  # type: ignore[attr-defined]
         result.sessions.write.mode("overwrite").parquet(str(out / "s"))  # type: ignore[attr-defined]
-        spark.catalog.clearCache()
+        result.unpersist()  # type: ignore[attr-defined]
         return args.events
 
     try:

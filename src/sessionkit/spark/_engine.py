@@ -197,10 +197,12 @@ _FED_SCHEMA = f"kind string, {_OUTCOME_COLUMNS}, " + ", ".join(
 
 class Grouped(NamedTuple):
     """The outcome of every item (``Outcome`` columns) and every session (``SessionRow``
-    columns, times in microseconds with their offsets), as DataFrames."""
+    columns, times in microseconds with their offsets), as DataFrames; ``cached``, what Spark
+    keeps of them (to release when done)."""
 
     outcomes: DataFrame
     sessions: DataFrame
+    cached: DataFrame
 
 
 def group_items(
@@ -235,10 +237,11 @@ def group_items(
     outcomes = rows.where(f.col("kind") == "a").select(*rows.columns[1 : 1 + _OUTCOME_WIDTH])
     accepted = outcomes.where(f.col("reason").isNull() & ~f.col("duplicate"))
     end_us = accepted.agg(f.max("at_us")).first()[0]  # type: ignore[index]
+    packed.unpersist()  # ``rows`` is computed and kept: what it came from is not needed
     stored = rows.where(f.col("kind") == "s").select(*rows.columns[1 + _OUTCOME_WIDTH :])
     settled = stored.rdd.map(lambda r: tuple(settle(SessionRow(*r), end_us, rules)))
     sessions = spark.createDataFrame(settled, _SESSION_COLUMNS, verifySchema=False)
-    return Grouped(_settle_refusals(spark, outcomes, accepted), sessions)
+    return Grouped(_settle_refusals(spark, outcomes, accepted), sessions, rows)
 
 
 _NO_OUTCOME = (None,) * _OUTCOME_WIDTH

@@ -74,6 +74,14 @@ class Sessionized:
     assignments: DataFrame
     sessions: DataFrame
     lines_read: int | None = None
+    _cached: DataFrame | None = attrs.field(default=None, repr=False, eq=False)
+
+    def unpersist(self) -> None:
+        """Release what Spark keeps cached to compute these results (memory and local disk
+        of the executors); call it when done with them. Reading them after it computes them
+        again (the same rows: the grouping is deterministic)."""
+        if self._cached is not None:
+            self._cached.unpersist()
 
     def session_summaries(self) -> Iterator[SessionSummary]:
         """The sessions as :class:`~sessionkit.SessionSummary` values, in the order
@@ -124,7 +132,7 @@ def _frames(grouped: Grouped, lines_read: int | None) -> Sessionized:
             "utc_offsets"
         ),
     )
-    return Sessionized(assignments, sessions, lines_read)
+    return Sessionized(assignments, sessions, lines_read, grouped.cached)
 
 
 def _records(df: DataFrame, position: str) -> RDD[tuple[int, dict[str, Any]]]:
@@ -221,6 +229,7 @@ def sessionize_logs(
     before = spark.sparkContext.broadcast(newest)
     packed = files.flatMap(lambda f: mark_late_packed(f[1], before.value[f[0]], max_lateness))
     grouped = group_items(spark, packed, rules or Rules(), partition, buckets)
+    files.unpersist()
     return _frames(grouped, sum(lines for _, _, lines in found))
 
 
