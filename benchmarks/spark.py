@@ -87,6 +87,9 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--data", type=Path, default=Path("spark-bench-data"))
     parser.add_argument("--partitions", nargs="+", default=["scope", "components"])
+    parser.add_argument(
+        "--entries", nargs="+", default=["dataframe", "logs"], choices=["dataframe", "logs"]
+    )
     args = parser.parse_args()
     paths = write_data(args.data / f"{args.events}", args.events, args.files)
     baseline = in_process(paths)
