@@ -123,20 +123,22 @@ def main() -> None:
 
     try:
         for partition in args.partitions:
-            timed(
-                f"sessionize_dataframe, by {partition}",
-                lambda p=partition: write(
-                    sessionize_dataframe(spark.read.json(files), partition=p)
-                ),
-                baseline,
-                spark,
-            )
-            timed(
-                f"sessionize_logs, by {partition}",
-                lambda p=partition: write(sessionize_logs(spark, files, partition=p)),
-                baseline,
-                spark,
-            )
+            if "dataframe" in args.entries:
+                timed(
+                    f"sessionize_dataframe, by {partition}",
+                    lambda p=partition: write(
+                        sessionize_dataframe(spark.read.json(files), partition=p)
+                    ),
+                    baseline,
+                    spark,
+                )
+            if "logs" in args.entries:
+                timed(
+                    f"sessionize_logs, by {partition}",
+                    lambda p=partition: write(sessionize_logs(spark, files, partition=p)),
+                    baseline,
+                    spark,
+                )
     finally:
         shutil.rmtree(out, ignore_errors=True)
         spark.stop()
