@@ -191,9 +191,10 @@ def test_live_spans_map_as_their_exported_records_do() -> None:
 
     class Capture(SessionSpanProcessor):
         def on_start(self, span, parent_context=None):  # type: ignore[no-untyped-def]
-            kind = mapper.kind_of(span)
+            attributes = dict(span.attributes or {})
+            kind = mapper.kind_of(span, attributes)
             if kind is not None:
-                got.append(mapper(span, kind))
+                got.append(mapper(span, attributes, kind))
 
     provider = TracerProvider(id_generator=Ids())
     provider.add_span_processor(Capture())
