@@ -138,7 +138,7 @@ def outcomes_of(result: Sessionized) -> dict[int, tuple[Any, ...]]:
 @pytest.mark.parametrize("partition", ["scope", "components"])
 def test_spark_gives_the_in_process_outcome(spark: SparkSession, seed: int, partition: str) -> None:
     """Every record's outcome and every session, in the order replay writes them."""
-    records = linked_records(6000, seed)
+    records = linked_records(20_000, seed)  # tens of thousands, three scopes
     want, sessions = expected(records)
     result = sessionize_dataframe(frame(spark, records), partition=partition, buckets=5)
     assert outcomes_of(result) == want

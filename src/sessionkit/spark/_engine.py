@@ -165,11 +165,13 @@ def mark_late_packed(
         yield p
 
 
-def kept() -> StorageLevel:
-    """How intermediate results are kept: in memory, spilling to disk (never recomputed)."""
+def kept(*, large: bool = False) -> StorageLevel:
+    """How intermediate results are kept so they are never recomputed: in memory, spilling
+    to disk; ``large`` ones (every input record, read twice) on disk only, so they do not
+    crowd the executors' memory (at 5,000,000 lines in 4 GB they did)."""
     from pyspark import StorageLevel
 
-    return StorageLevel.MEMORY_AND_DISK
+    return StorageLevel.DISK_ONLY if large else StorageLevel.MEMORY_AND_DISK
 
 
 def _stable_hash(value: object) -> int:
@@ -259,7 +261,7 @@ def _partition_key(
 ) -> Callable[[Packed], object]:
     if partition == "scope":
         return lambda p: ("rejected", p[0] % buckets) if p[3] is None else p[3][10]
-    packed.persist(kept())  # read twice: for the links, then to group
+    packed.persist(kept(large=True))  # read twice: for the links, then to group
     roots = Components(find_links(spark, packed).edges).roots()
     shared = spark.sparkContext.broadcast(roots)
 

@@ -219,7 +219,7 @@ def sessionize_logs(
         max_depth=settings.max_depth,
     )
     files = _read(spark, paths).map(lambda f: _read_log(f, make_reader))
-    files.persist(kept())
+    files.persist(kept(large=True))
     found = files.map(lambda f: (f[0], f[3], f[2])).collect()
     newest: dict[int, int | None] = {}
     running = None
