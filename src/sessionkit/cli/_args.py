@@ -245,6 +245,17 @@ def _add_bound_options(group: argparse._ArgumentGroup) -> None:
     )
 
 
+def _pairs(items: list[str], option: str, shape: str) -> dict[str, str]:
+    """``A=B`` option values as a mapping. Raises :class:`UsageError` naming the option."""
+    pairs = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip() or not value.strip():
+            raise UsageError(f"{option} {item!r}: write {shape}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
 def log_reader(options: argparse.Namespace, stdin_ok: bool = True) -> LogReader:
     """The reader that ``add_log_options`` describe. Raises :class:`UsageError`."""
     for path in options.logs:
@@ -254,20 +265,10 @@ def log_reader(options: argparse.Namespace, stdin_ok: bool = True) -> LogReader:
             continue
         if not os.path.isfile(path):
             raise UsageError(f"{path}: no such file")
-    fields: dict[str, str] = {}
-    for item in options.field:
-        name, equals, value = item.partition("=")
-        if not equals or not name.strip() or not value.strip():
-            raise UsageError(f"--field {item!r}: write FIELD=NAME, e.g. user_id=account")
-        fields[name.strip()] = value.strip()
+    fields = _pairs(options.field, "--field", "FIELD=NAME, e.g. user_id=account")
     if options.time_field:
         fields["time"] = options.time_field
-    kinds: dict[str, str] = {}
-    for item in options.kind:
-        value, equals, kind = item.partition("=")
-        if not equals or not value.strip() or not kind.strip():
-            raise UsageError(f"--kind {item!r}: write VALUE=KIND, e.g. assistant=llm")
-        kinds[value.strip()] = kind.strip()
+    kinds = _pairs(options.kind, "--kind", "VALUE=KIND, e.g. assistant=llm")
     preset = PRESETS[options.preset] if options.preset else PRESETS["aiceberg"]
     assume_tz = options.assume_tz or preset.assume_tz
     try:
