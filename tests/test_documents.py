@@ -48,7 +48,10 @@ class TestJsonArrays:
         assert isinstance(got[1], RejectedLine) and got[1].raw.startswith('{"event_id": oops}')
 
     def test_not_an_array_and_trailing_text(self) -> None:
-        assert [outcome(i) for i in read(b'{"a": 1}', "one.json")] == [(1, "malformed_json")]
+        forced = read(b'{"a": 1}', "one.json", format="json")
+        assert [outcome(i) for i in forced] == [(1, "malformed_json")]
+        lines = read(json.dumps(RECORD).encode() + b"\n" + json.dumps(RECORD).encode(), "l.json")
+        assert [outcome(i) for i in lines] == [(1, "event"), (2, "event")]  # JSON Lines
         tail = read(b"[" + json.dumps(RECORD).encode() + b"] [2]", "x.json")
         assert [outcome(i) for i in tail] == [(1, "event"), (2, "malformed_json")]
         assert read(b" [ ] ", "empty.json") == []

@@ -18,12 +18,13 @@ _DECODER = json.JSONDecoder()
 
 def looks_like(name: str, head: bytes) -> str | None:
     """``"otlp"`` for a file that starts an OTLP export request (``{"resourceSpans": ...``),
-    else ``"json"`` for a ``.json`` file (compressed or not), else ``None``."""
+    ``"json"`` for a ``.json`` file (compressed or not) that starts an array, else ``None``
+    (a ``.json`` file of JSON Lines stays JSON Lines)."""
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if text.startswith(b"{") and text[1:].lstrip().startswith(b'"resourceSpans"'):
         return "otlp"
     plain = name.lower().removesuffix(".gz").removesuffix(".bz2").removesuffix(".xz")
-    return "json" if plain.endswith(".json") else None
+    return "json" if plain.endswith(".json") and text.startswith(b"[") else None
 
 
 def array_elements(text: str) -> Iterator[tuple[str, object]]:

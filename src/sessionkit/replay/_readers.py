@@ -203,8 +203,8 @@ class LogReader:
 
     def _format_of(self, named: str | os.PathLike[str], log: LogFile) -> str:
         """The format given, else by the name and content: ``.csv`` is CSV, a file that
-        starts an OTLP export request OTLP, ``.json`` a JSON array of records, else JSON
-        Lines."""
+        starts an OTLP export request OTLP, a ``.json`` file that starts an array a JSON
+        array of records, else JSON Lines."""
         if self.format is not None:
             return self.format
         if is_csv(named):
