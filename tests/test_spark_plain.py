@@ -31,16 +31,18 @@ from sessionkit.replay import (
     TimestampParser,
     replay_records,
 )
-from sessionkit.spark._engine import mark_late
+from sessionkit.spark._engine import mark_late_packed
 from sessionkit.spark._plain import (
     Components,
     Item,
     Outcome,
     SessionRow,
+    Unpacker,
     feed_partition,
     items_of_log,
     items_of_records,
     micros,
+    pack,
     session_order,
     session_row,
     settle,
@@ -48,6 +50,11 @@ from sessionkit.spark._plain import (
 
 LOG = Path(__file__).resolve().parent.parent / "examples" / "agent-log.jsonl"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def mark_late(items: list[Item], newest_us: int | None, max_lateness: timedelta) -> list[Item]:
+    """mark_late_packed, on items (a task packs and unpacks them)."""
+    return list(map(Unpacker(), mark_late_packed(map(pack, items), newest_us, max_lateness)))
 
 
 def fed(items: list[Item], rules: Rules | None = None) -> tuple[list[Outcome], list[SessionRow]]:

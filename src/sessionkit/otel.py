@@ -29,7 +29,7 @@ from sessionkit import (
     RefusedEventError,
     Sessionizer,
 )
-from sessionkit.replay import KIND_NAMES, LogLayout
+from sessionkit.replay import LogLayout
 from sessionkit.storage import Tracker
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class SpanMapper:
         self._kind = _where(layout.initiator_type or "")
         self._name = _where(layout.initiator_name or "")
         self._input, self._output = _where(layout.input), _where(layout.output)
-        self._kinds = {**KIND_NAMES, **{raw: KIND_NAMES[kind] for raw, kind in layout.kinds}}
+        self._kinds = layout.kind_names()
         self._participants: dict[tuple[ParticipantKind, str], Participant] = {}
 
     def kind_of(self, span: Span, attributes: Mapping[str, object]) -> object:
@@ -126,11 +126,7 @@ def _text_id(value: object) -> str | None:
 def _text(value: object) -> str | None:
     if value is None or type(value) is str:
         return value
-    return json.dumps(
-        value if not isinstance(value, tuple) else list(value),
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class SessionSpanProcessor(SpanProcessor):

@@ -121,6 +121,14 @@ class LogLayout:
             raise ValueError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
         return PRESETS[name].layout
 
+    def kind_names(self) -> dict[str, ParticipantKind]:
+        """The values a kind field may hold (lower case), and the kind each names:
+        :data:`KIND_NAMES`, with this layout's ``kinds`` mapped on top.
+
+        .. versionadded:: 0.3.0
+        """
+        return {**KIND_NAMES, **{raw: KIND_NAMES[kind] for raw, kind in self.kinds}}
+
     def with_fields(self, fields: Mapping[str, str]) -> LogLayout:
         """This layout with some fields renamed, e.g. ``{"user_id": "account"}``.
 
@@ -246,7 +254,7 @@ class EventMapper:
         )
         self._type_field = layout.initiator_type or f"{layout.initiator}.type"
         self._name_field = layout.initiator_name or f"{layout.initiator}.name"
-        self._kind_names = {**KIND_NAMES, **{raw: KIND_NAMES[kind] for raw, kind in layout.kinds}}
+        self._kind_names = layout.kind_names()
         self._scopes = tuple(_path(name) for name in layout.scope)
         self._times = tuple(_path(name) for name in layout.time)
         self._participants: dict[tuple[ParticipantKind, str], Participant] = {}

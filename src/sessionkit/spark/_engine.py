@@ -6,7 +6,6 @@ not installed and the plain parts (``_plain.py``) stay testable without it.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -15,16 +14,14 @@ from sessionkit import Rules, SessionkitError
 from sessionkit.replay import LogEvent, late_line
 from sessionkit.spark._plain import (
     Components,
-    Item,
     Outcome,
     Packed,
     SessionRow,
     Unpacker,
-    bucket_of,
     feed_partition,
-    pack,
     packed_keys,
     settle,
+    stable_hash,
     time_of,
 )
 
@@ -40,7 +37,6 @@ __all__ = [
     "find_links",
     "group_items",
     "kept",
-    "mark_late",
     "mark_late_packed",
 ]
 
@@ -133,12 +129,6 @@ def _crossing(keys: Any, linking: str, linked: str) -> Any:
     )
 
 
-def mark_late(items: Iterable[Item], newest_us: int | None, max_lateness: timedelta) -> list[Item]:
-    """:func:`mark_late_packed`, for items."""
-    unpack = Unpacker()
-    return [unpack(p) for p in mark_late_packed(map(pack, items), newest_us, max_lateness)]
-
-
 def mark_late_packed(
     packed: Iterable[Packed], newest_us: int | None, max_lateness: timedelta
 ) -> Iterator[Packed]:
@@ -172,10 +162,6 @@ def kept(*, large: bool = False) -> StorageLevel:
     from pyspark import StorageLevel
 
     return StorageLevel.DISK_ONLY if large else StorageLevel.MEMORY_AND_DISK
-
-
-def _stable_hash(value: object) -> int:
-    return zlib.crc32(repr(value).encode("utf-8", "surrogatepass"))
 
 
 _OUTCOME_COLUMNS = (
@@ -232,7 +218,7 @@ def group_items(
     keyed = packed.map(lambda p: ((key_of(p), -1 if p[3] is None else p[3][1], p[0]), p))
     fed = keyed.repartitionAndSortWithinPartitions(
         tasks,
-        partitionFunc=lambda key: _stable_hash(key[0]),
+        partitionFunc=lambda key: stable_hash(key[0]),
         keyfunc=lambda key: (key[1], key[2]),
     ).mapPartitions(lambda part: _feed_task(part, rules))
     rows = spark.createDataFrame(fed, _FED_SCHEMA, verifySchema=False).persist(kept())
@@ -270,7 +256,7 @@ def _partition_key(
             return p[0] % buckets
         keys = packed_keys(p)
         node = (keys.scope, keys.user_key)
-        return bucket_of(shared.value.get(node, node), buckets)
+        return stable_hash(shared.value.get(node, node)) % buckets
 
     return bucket
 

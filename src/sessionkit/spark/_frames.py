@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from sessionkit import CloseReason, Rules, SessionSummary
+from sessionkit import Rules, SessionSummary
 from sessionkit.replay import LogLayout, LogReader, TimestampParser
 from sessionkit.spark._engine import (
     Grouped,
@@ -27,6 +27,7 @@ from sessionkit.spark._plain import (
     items_of_records,
     micros,
     pack,
+    session_order,
 )
 
 if TYPE_CHECKING:
@@ -89,14 +90,8 @@ class Sessionized:
         then the sessions still open. Streams them to the driver."""
         from pyspark.sql import functions as f
 
-        ordered = self.sessions.orderBy(
-            f.col("closed_at").asc_nulls_last(),
-            f.when(f.col("close_reason") == CloseReason.IDLE.value, 0).otherwise(1),
-            "last_input_at",
-            "last_position",
-        )
         us = {name: f.unix_micros(name) for name in ("started_at", "last_input_at", "closed_at")}
-        rows = ordered.select(  # as SessionRow's fields
+        rows = self.sessions.select(  # as SessionRow's fields
             *SESSION_COLUMNS[:4],
             us["started_at"],
             f.col("utc_offsets")[0],
@@ -109,8 +104,9 @@ class Sessionized:
             "close_reason",
             "last_position",
         )
-        for row in rows.toLocalIterator():
-            yield SessionRow(*row).summary()
+        ordered = rows.rdd.map(lambda row: SessionRow(*row)).sortBy(session_order)
+        for row in ordered.toLocalIterator():
+            yield row.summary()
 
 
 def _frames(grouped: Grouped, lines_read: int | None) -> Sessionized:

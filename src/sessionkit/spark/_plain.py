@@ -42,11 +42,11 @@ __all__ = [
     "Keys",
     "Outcome",
     "SessionRow",
-    "bucket_of",
     "feed_partition",
     "items_of_log",
     "items_of_records",
     "settle",
+    "stable_hash",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -242,10 +242,9 @@ class Components:
         return {node: self.root(node) for node in list(self._parent)}
 
 
-def bucket_of(node: tuple[str, str], buckets: int) -> int:
-    """A component's bucket: a stable hash, the same in every process."""
-    scope, key = node
-    return zlib.crc32(f"{len(scope)}:{scope}{key}".encode("utf-8", "surrogatepass")) % buckets
+def stable_hash(value: object) -> int:
+    """A hash that is the same in every process (Python's own ``hash`` of text is not)."""
+    return zlib.crc32(repr(value).encode("utf-8", "surrogatepass"))
 
 
 class Outcome(NamedTuple):
