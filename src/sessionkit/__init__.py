@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sessionkit._assembly import SessionAssembly, build_thread_tree, sessionize
 from sessionkit._errors import (
+    ConflictingDuplicateError,
     IncompatibleStoreError,
     InvalidEventError,
     InvalidRulesError,
@@ -26,6 +27,7 @@ from sessionkit._errors import (
     StoreError,
     StoreLockedError,
     TimeOutOfRangeError,
+    UnknownEventError,
     UnstorableEventError,
 )
 from sessionkit._model import (
@@ -66,6 +68,7 @@ __all__ = [
     "CloseReason",
     "ClosedSessionIndex",
     "ClosedSessionSet",
+    "ConflictingDuplicateError",
     "Event",
     "GroupingRule",
     "IncompatibleStoreError",
@@ -94,6 +97,7 @@ __all__ = [
     "StoreLockedError",
     "ThreadNode",
     "TimeOutOfRangeError",
+    "UnknownEventError",
     "UnstorableEventError",
     "__version__",
     "build_thread_tree",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sessionkit._rules import Rule
 
 __all__ = [
+    "ConflictingDuplicateError",
     "IncompatibleStoreError",
     "InvalidEventError",
     "InvalidRulesError",
@@ -31,6 +32,7 @@ __all__ = [
     "StoreError",
     "StoreLockedError",
     "TimeOutOfRangeError",
+    "UnknownEventError",
     "UnstorableEventError",
 ]
 
@@ -259,10 +261,74 @@ class UnstorableEventError(RefusedEventError):
 
     reason: ClassVar[str] = "unstorable"
 
-    def __init__(self, event: Event, problem: str, *, index: int | None = None) -> None:
-        self._keep(event=event, problem=problem)
+    def __init__(
+        self,
+        event: Event | None,
+        problem: str,
+        *,
+        index: int | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        self._keep(event=event, problem=problem, event_id=event_id)
         self.problem = problem
-        super().__init__(f"event {event.id!r} cannot be stored: {problem}", event, index=index)
+        self.event_id = event.id if event is not None else event_id
+        what = "event" if event is not None else "the output sent for event"
+        message = f"{what} {self.event_id!r} cannot be stored: {problem}"
+        super().__init__(message, event, index=index)
+
+
+class ConflictingDuplicateError(RefusedEventError):
+    """A repeat of a remembered event id says something else than the event did (``fields``
+    names what differs); the first content is kept and nothing changed. ``event`` is the
+    repeat (``None`` for an output sent alone), ``session_id`` the event's session.
+
+    .. versionadded:: 0.3.0
+    """
+
+    reason: ClassVar[str] = "conflicting_duplicate"
+
+    def __init__(
+        self,
+        event_id: str,
+        session_id: str,
+        fields: tuple[str, ...],
+        event: Event | None = None,
+        *,
+        index: int | None = None,
+    ) -> None:
+        self._keep(event_id=event_id, session_id=session_id, fields=fields, event=event)
+        self.event_id = event_id
+        self.session_id = session_id
+        self.fields = fields
+        super().__init__(
+            f"event {event_id!r} repeats an id remembered in session {session_id!r} with "
+            f"another {', '.join(fields)}; the first content is kept",
+            event,
+            index=index,
+        )
+
+
+class UnknownEventError(RefusedEventError):
+    """An output was sent for an event that is not remembered: never fed, refused, or forgotten
+    with its session at its horizon (rule 10). Nothing changed. ``event`` is ``None``;
+    ``event_id`` and ``scope`` name what was looked for.
+
+    .. versionadded:: 0.3.0
+    """
+
+    reason: ClassVar[str] = "unknown_event"
+
+    def __init__(self, event_id: str, scope: str, *, index: int | None = None) -> None:
+        self._keep(event_id=event_id, scope=scope)
+        self.event_id = event_id
+        self.scope = scope
+        where = f" of scope {scope!r}" if scope else ""
+        super().__init__(
+            f"an output was sent for event {event_id!r}{where}, which is not remembered "
+            "(never accepted, or forgotten with its session)",
+            None,
+            index=index,
+        )
 
 
 class StoreError(SessionkitError, OSError):

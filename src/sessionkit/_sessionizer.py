@@ -296,6 +296,20 @@ class Sessionizer:
             return summary.ended_at is not None
         return self._closed.is_closed(session_id, scope)
 
+    def session_of(self, event_id: str, scope: str = "", at: datetime | None = None) -> str | None:
+        """The session of a remembered event: one whose id, fed at ``at`` (by default
+        :attr:`now`), would be a duplicate (rule 1). ``None`` for an id never fed, refused,
+        or forgotten at its session's horizon.
+
+        .. versionadded:: 0.3.0
+        """
+        state = self._scopes.get(scope)
+        seen = state.events.get(event_id) if state is not None else None
+        if seen is None:
+            return None
+        when = at if at is not None else self._now
+        return seen.id if when is None or when < seen.horizon else None
+
     def feed(self, event: Event) -> Assignment:  # noqa: PLR0912, PLR0915 - long: the hot path
         """Decide which session ``event`` belongs to, and record it.
 

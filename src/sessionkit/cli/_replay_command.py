@@ -22,8 +22,8 @@ from sessionkit.cli._progress import Progress
 from sessionkit.cli._text import table
 from sessionkit.replay import (
     AssignmentWriter,
-    Grouper,
     LogReader,
+    RejectedLine,
     RejectWriter,
     Replayed,
     ReplaySummary,
@@ -35,9 +35,10 @@ from sessionkit.storage import ClosedIdFile, SQLiteStore, Tracker
 __all__ = ["add_parser", "run"]
 
 DESCRIPTION = """\
-Group the events of logs into sessions. Every non-empty line ends as accepted, duplicate or
-rejected with a reason; the summary counts them. By default the sessions go to a SQLite file
-(sessions.db), to query with `sessionkit show` and `sessionkit stats`.
+Group the events of logs into sessions. Every non-empty line ends as accepted, duplicate, an
+output sent after its event, or rejected with a reason; the summary counts them. By default the
+sessions go to a SQLite file (sessions.db), to query with `sessionkit show` and `sessionkit
+stats`.
 """
 
 
@@ -113,7 +114,7 @@ class _Replay:
     """What a replay was set up with: where events go, and where each kind of outcome goes."""
 
     reader: LogReader
-    group: Grouper
+    group: Sessionizer | Tracker
     #: events per call of ``group``: one transaction each for a store; a few dozen in memory,
     #: where large batches only keep objects alive for the garbage collector to scan
     batch: int
@@ -158,11 +159,11 @@ def _set_up(options: argparse.Namespace, stack: ExitStack) -> _Replay:
         # Closed ids go to a temporary file: memory must not grow with the log.
         closed_ids = stack.enter_context(ClosedIdFile())
         sessionizer = Sessionizer(rules, closed_sessions=closed_ids)
-        group: Grouper = sessionizer.feed_each
+        group: Sessionizer | Tracker = sessionizer
         batch = 50
     else:
         tracker = stack.enter_context(_open_tracker(options, rules))
-        sessionizer, group, batch = tracker.sessionizer, tracker.track_each, 1000
+        sessionizer, group, batch = tracker.sessionizer, tracker, 1000
     try:
         assignments = stack.enter_context(AssignmentWriter(options.out)) if options.out else None
     except ValueError as error:
@@ -188,8 +189,8 @@ def _loop(replay: _Replay, options: argparse.Namespace) -> tuple[ReplaySummary, 
         if not count % Progress.EVERY:
             progress.tick(count)
         if type(outcome) is not Replayed:
-            if replay.rejects is not None:
-                replay.rejects.write(outcome)  # type: ignore[arg-type]
+            if replay.rejects is not None and type(outcome) is RejectedLine:
+                replay.rejects.write(outcome)
             continue
         if replay.assignments is not None:
             replay.assignments.write(outcome)
@@ -247,6 +248,7 @@ def _report(summary: ReplaySummary, elapsed: float, options: argparse.Namespace)
         ["lines read", f"{summary.lines_read:,}"],
         ["accepted", f"{summary.accepted:,}"],
         ["duplicates", f"{summary.duplicates:,}"],
+        *([["outputs sent later", f"{summary.outputs:,}"]] if summary.outputs else []),
         ["rejected", f"{summary.rejected:,}"],
     ]
     rows += [[f"  {reason}", f"{n:,}"] for reason, n in sorted(summary.rejected_by_reason.items())]

@@ -90,6 +90,7 @@ def _summary(result: Sessionized, assignments: DataFrame) -> ReplaySummary:
     counts = (
         assignments.groupBy(
             "reason",
+            "output_set",
             "duplicate",
             f.when(f.col("started"), f.col("explicit")).alias("explicit"),
             f.when(f.col("started"), f.col("header")).alias("header"),
@@ -98,9 +99,11 @@ def _summary(result: Sessionized, assignments: DataFrame) -> ReplaySummary:
         .collect()
     )
     summary.rejected_by_reason = Counter()
-    for reason, duplicate, explicit, header, count in counts:
+    for reason, output_set, duplicate, explicit, header, count in counts:
         if reason is not None:
             summary.rejected_by_reason[reason] += count
+        elif output_set:
+            summary.outputs += count
         elif duplicate:
             summary.duplicates += count
         else:

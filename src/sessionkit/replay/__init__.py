@@ -6,7 +6,7 @@ your own scripts be::
     reader = LogReader(["events.jsonl.gz"])
     summary = ReplaySummary()
     grouper = Sessionizer()
-    for outcome in replay_records(reader, grouper.feed_each, max_lateness=timedelta(seconds=30)):
+    for outcome in replay_records(reader, grouper, max_lateness=timedelta(seconds=30)):
         summary.add(outcome)
     summary.lines_read = reader.lines_read
 
@@ -31,12 +31,14 @@ from sessionkit.replay._readers import (
     MAX_DEPTH,
     MAX_LINE_BYTES,
     LogEvent,
+    LogOutput,
     LogReader,
     RejectedLine,
     raw_text,
 )
 from sessionkit.replay._reorder import ReorderBuffer
-from sessionkit.replay._replay import Grouper, Replayed, late_line, replay_records
+from sessionkit.replay._repeats import OutputFollowUp, Repeats
+from sessionkit.replay._replay import Grouper, OutputSet, Replayed, late_line, replay_records
 from sessionkit.replay._summary import ReplaySummary
 from sessionkit.replay._timestamps import EpochUnit, TimestampParser, load_zone
 
@@ -54,12 +56,16 @@ __all__ = [
     "Grouper",
     "LogEvent",
     "LogLayout",
+    "LogOutput",
     "LogReader",
+    "OutputFollowUp",
+    "OutputSet",
     "Preset",
     "RecordMapper",
     "RejectWriter",
     "RejectedLine",
     "ReorderBuffer",
+    "Repeats",
     "ReplaySummary",
     "Replayed",
     "RuleComparison",

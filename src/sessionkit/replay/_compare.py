@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from sessionkit import Assignment, Event, RefusedEventError, Rules, Sessionizer
-from sessionkit.replay._readers import LogEvent, RejectedLine
+from sessionkit.replay._readers import LogEvent, LogRecord
 from sessionkit.replay._replay import in_time_order
 
 __all__ = ["CHANGE_KINDS", "RuleComparison", "SessionChange", "SessionRef", "compare_rules"]
@@ -139,7 +139,7 @@ def _try(sessionizer: Sessionizer, event: Event) -> Assignment | None:
 
 
 def compare_rules(
-    records: Iterable[LogEvent | RejectedLine],
+    records: Iterable[LogRecord],
     rules_a: Rules,
     rules_b: Rules,
     *,
@@ -148,9 +148,9 @@ def compare_rules(
 ) -> RuleComparison:
     """Group the same events under two rule sets and compare the sessions.
 
-    The events are read once, put in order as :func:`replay` puts them (late ones count as
-    grouped under neither), and fed to two Sessionizers. Memory grows with the number of
-    sessions (a few hundred bytes each), not of events.
+    The events are read once, put in order as :func:`replay_records` puts them (late ones,
+    and outputs sent alone, count as grouped under neither), and fed to two Sessionizers.
+    Memory grows with the number of sessions (a few hundred bytes each), not of events.
     """
     result = RuleComparison(rules_a, rules_b)
     side_a, side_b = Sessionizer(rules_a), Sessionizer(rules_b)

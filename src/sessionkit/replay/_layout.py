@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from sessionkit import Event, LogLineError, Participant, ParticipantKind
+from sessionkit.replay._repeats import OutputFollowUp
 from sessionkit.replay._timestamps import TimestampParser, json_type
 
 __all__ = ["EVENT_TYPES", "KIND_NAMES", "EventMapper", "LogLayout", "RecordMapper"]
@@ -46,9 +47,10 @@ EVENT_TYPES: Mapping[str, tuple[ParticipantKind, ParticipantKind]] = {
     for target in targets
 }
 
-#: What a mapping function of your own looks like: (record, source name, line number) -> Event.
-#: It may raise :class:`~sessionkit.LogLineError` to reject a record with a reason of its choice.
-RecordMapper = Callable[[dict[str, Any], str, int], Event]
+#: What a mapping function of your own looks like: (record, source name, line number) -> Event,
+#: or an :class:`OutputFollowUp` for an output sent after its event. It may raise
+#: :class:`~sessionkit.LogLineError` to reject a record with a reason of its choice.
+RecordMapper = Callable[[dict[str, Any], str, int], "Event | OutputFollowUp"]
 
 
 def _paths(value: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -81,11 +83,14 @@ class LogLayout:
     one present in a record is used. ``initiator_type`` and ``initiator_name`` build the
     initiator from two fields of their own instead of the ``initiator`` object, and ``kinds``
     maps values of a kind field (any case) to participant kinds, e.g.
-    ``{"assistant": "llm", "system": "init"}``. Change fields with :meth:`with_fields`, or
-    :func:`attrs.evolve`.
+    ``{"assistant": "llm", "system": "init"}``. With ``follow_ups`` (the default), a record
+    that holds an event id, a time and an output but no input and nothing that says who sent it
+    is an output sent after its event (an :class:`OutputFollowUp`). Change fields with
+    :meth:`with_fields`, or :func:`attrs.evolve`.
 
     .. versionchanged:: 0.3.0
-       Alternatives for every field; ``initiator_type``, ``initiator_name`` and ``kinds``.
+       Alternatives for every field; ``initiator_type``, ``initiator_name``, ``kinds`` and
+       ``follow_ups``.
     """
 
     event_id: str = "event_id"
@@ -105,6 +110,7 @@ class LogLayout:
     initiator_type: str | None = None
     initiator_name: str | None = None
     kinds: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_kind_map)
+    follow_ups: bool = True
 
     @staticmethod
     def preset(name: str) -> LogLayout:
@@ -139,7 +145,7 @@ class LogLayout:
         changes: dict[str, Any] = {
             name.replace("initiator.", "initiator_"): value for name, value in fields.items()
         }
-        known = {a.name for a in attrs.fields(LogLayout)} - {"kinds"}
+        known = {a.name for a in attrs.fields(LogLayout)} - {"kinds", "follow_ups"}
         unknown = sorted(set(changes) - known)
         if unknown:
             raise ValueError(
@@ -255,6 +261,7 @@ class EventMapper:
         self._type_field = layout.initiator_type or f"{layout.initiator}.type"
         self._name_field = layout.initiator_name or f"{layout.initiator}.name"
         self._kind_names = layout.kind_names()
+        self._follow_ups = layout.follow_ups
         self._scopes = tuple(_path(name) for name in layout.scope)
         self._times = tuple(_path(name) for name in layout.time)
         self._participants: dict[tuple[ParticipantKind, str], Participant] = {}
@@ -262,7 +269,7 @@ class EventMapper:
         self._initiators: dict[tuple[object, object], Participant] = {}
         self._types: dict[str, tuple[tuple[ParticipantKind, ParticipantKind], Participant]] = {}
 
-    def __call__(self, record: dict[str, Any], source: str, line: int) -> Event:
+    def __call__(self, record: dict[str, Any], source: str, line: int) -> Event | OutputFollowUp:
         # The hot path of a replay: fields are read with dict.get where the name has no dot.
         get = record.get
         values = [get(key) if parts is None else _dig(record, parts) for key, parts in self._fields]
@@ -274,6 +281,10 @@ class EventMapper:
             values[3] = self._initiator_fields(record)
         event_id, user_id, event_type, initiator, session_id, parent_id = values[:6]
         layout = self.layout
+        if values[7] is None and values[8] is not None and self._follow_ups:
+            follow_up = self._follow_up(record, values)
+            if follow_up is not None:
+                return follow_up
         if type(event_id) is not str or not event_id:
             event_id = _id(event_id, layout.event_id) or f"{source}:{line}"
         key, parts = self._times[0]  # most logs have the first time field: no call for it
@@ -305,6 +316,20 @@ class EventMapper:
             if type(metadata) is dict
             else (_NO_METADATA if metadata is None else self._metadata(metadata)),
         )
+
+    def _follow_up(self, record: dict[str, Any], values: list[Any]) -> OutputFollowUp | None:
+        """An output sent alone for an earlier event: the event's id, a time and the output,
+        nothing that says who sent what (no initiator, event type, session id, parent link or
+        session end). ``None`` for any other record."""
+        event_id, _, event_type, initiator, session_id, parent_id, ends = values[:7]
+        if any(v is not None for v in (event_type, initiator, session_id, parent_id, ends)):
+            return None
+        event_id = _id(event_id, self.layout.event_id)
+        if event_id is None:
+            return None
+        at = self.timestamps(self._first_of(record, self._times, "time"))
+        scope = self._scope(record) if self._scopes else ""
+        return OutputFollowUp(event_id, at, _text(values[8]) or "", scope)
 
     def _initiator_fields(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """The initiator as an object, from its kind field and its name field."""

@@ -39,6 +39,7 @@ PRESETS: Mapping[str, Preset] = {
         Preset(
             "otel",
             LogLayout(
+                follow_ups=False,
                 event_id="spanId",
                 parent_id="parentSpanId",
                 time=("startTimeUnixNano",),
@@ -67,6 +68,7 @@ PRESETS: Mapping[str, Preset] = {
         Preset(
             "openinference",
             LogLayout(
+                follow_ups=False,
                 event_id="spanId",
                 parent_id="parentSpanId",
                 time=("startTimeUnixNano",),
@@ -97,6 +99,7 @@ PRESETS: Mapping[str, Preset] = {
         Preset(
             "langfuse",
             LogLayout(
+                follow_ups=False,
                 event_id="id",
                 parent_id="parentObservationId",
                 time=("startTime",),
@@ -124,6 +127,7 @@ PRESETS: Mapping[str, Preset] = {
         Preset(
             "langsmith",
             LogLayout(
+                follow_ups=False,
                 event_id="id",
                 parent_id="parent_run_id",
                 time=("start_time",),

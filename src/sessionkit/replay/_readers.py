@@ -22,10 +22,11 @@ import attrs
 from sessionkit import Event, InvalidEventError, LogLineError
 from sessionkit.replay._documents import array_elements, looks_like, otlp_requests, spans_of
 from sessionkit.replay._layout import EventMapper, LogLayout, RecordMapper
+from sessionkit.replay._repeats import OutputFollowUp
 from sessionkit.replay._sources import STDIN, LogFile, is_csv, open_log
 from sessionkit.replay._timestamps import TimestampParser
 
-__all__ = ["FORMATS", "LogEvent", "LogReader", "RejectedLine"]
+__all__ = ["FORMATS", "LogEvent", "LogOutput", "LogReader", "LogRecord", "RejectedLine"]
 
 #: The log formats a reader understands: JSON Lines, CSV, a JSON array of records, and
 #: OpenTelemetry's OTLP JSON (export requests, one document or JSON Lines of them).
@@ -55,6 +56,19 @@ class LogEvent(NamedTuple):
     raw: bytes | str
 
 
+class LogOutput(NamedTuple):
+    """An output sent alone after its event, read from a log (an :class:`OutputFollowUp`),
+    with where it came from and the line as read.
+
+    .. versionadded:: 0.3.0
+    """
+
+    source: str
+    line: int
+    output: OutputFollowUp
+    raw: bytes | str
+
+
 @attrs.frozen
 class RejectedLine:
     """An input line that did not become a grouped event.
@@ -79,6 +93,10 @@ class RejectedLine:
             "detail": self.detail,
             "raw": self.raw,
         }
+
+
+#: What a reader yields for each line.
+LogRecord = LogEvent | LogOutput | RejectedLine
 
 
 def raw_text(raw: bytes | str) -> str:
@@ -144,7 +162,7 @@ class LogReader:
         current = self._current.position() if self._current is not None else None
         return self._done_bytes + (current or 0)
 
-    def __iter__(self) -> Iterator[LogEvent | RejectedLine]:
+    def __iter__(self) -> Iterator[LogRecord]:
         for path in self.paths:
             named = self._stdin_name if os.fspath(path) == STDIN and self._stdin_name else path
             with open_log(path, self._stdin, self._stdin_name) as log:
@@ -163,7 +181,7 @@ class LogReader:
                 self._done_bytes += log.position() or 0
                 self._current = None
 
-    def _jsonl(self, log: LogFile) -> Iterator[LogEvent | RejectedLine]:  # long: the hot path
+    def _jsonl(self, log: LogFile) -> Iterator[LogRecord]:  # long: the hot path
         source, mapper, loads, limit = log.name, self.mapper, json.loads, self.max_line_bytes
         depth_floor = 2 * self.max_depth
         number = 0
@@ -197,7 +215,10 @@ class LogReader:
                 except Exception as error:  # no failure of a mapper escapes a line
                     yield self._unmapped(source, number, raw, error)
                     continue
-                yield LogEvent(source, number, event, raw)
+                if type(event) is OutputFollowUp:
+                    yield LogOutput(source, number, event, raw)
+                    continue
+                yield LogEvent(source, number, event, raw)  # type: ignore[arg-type]
         except _BROKEN_STREAM as error:
             yield self._unreadable(source, number + 1, error)
 
@@ -213,7 +234,7 @@ class LogReader:
         head = peek(256)[:256] if peek is not None else b""
         return looks_like(os.fspath(named), head) or "jsonl"
 
-    def _document(self, log: LogFile, log_format: str) -> Iterator[LogEvent | RejectedLine]:
+    def _document(self, log: LogFile, log_format: str) -> Iterator[LogRecord]:
         """The records of a whole JSON document, numbered in order (read whole)."""
         source = log.name
         try:
@@ -287,12 +308,15 @@ class LogReader:
 
     def _mapped(
         self, source: str, number: int, record: dict[str, Any], raw: bytes | str
-    ) -> LogEvent | RejectedLine:
+    ) -> LogRecord:
         """The record's event, or its rejection (a CSV record's; JSON Lines inline this)."""
         try:
-            return LogEvent(source, number, self.mapper(record, source, number), raw)
+            event = self.mapper(record, source, number)
         except Exception as error:  # no failure of a mapper escapes a line
             return self._unmapped(source, number, raw, error)
+        if type(event) is OutputFollowUp:
+            return LogOutput(source, number, event, raw)
+        return LogEvent(source, number, event, raw)  # type: ignore[arg-type]
 
     def _unmapped(
         self, source: str, number: int, raw: bytes | str, error: Exception
@@ -312,7 +336,7 @@ class LogReader:
             source, line, "unreadable", f"the rest of the file cannot be read: {error}", ""
         )
 
-    def _csv(self, log: LogFile) -> Iterator[LogEvent | RejectedLine]:
+    def _csv(self, log: LogFile) -> Iterator[LogRecord]:
         source = log.name
         lines = _DecodedLines(log.lines)
         reader = csv.reader(lines)
@@ -350,7 +374,7 @@ class LogReader:
         columns: list[tuple[str, ...]],
         raw: str,
         lines: _DecodedLines,
-    ) -> LogEvent | RejectedLine:
+    ) -> LogRecord:
         """One CSV record's outcome; ``span`` is its first and last line."""
         start, end = span
         if lines.undecodable(start, end):

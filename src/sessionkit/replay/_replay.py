@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import NamedTuple
 
-from sessionkit import Assignment, Event, RefusedEventError
+from sessionkit import Assignment, Event, RefusedEventError, Sessionizer, UnknownEventError
 from sessionkit.replay._durations import format_duration
-from sessionkit.replay._readers import LogEvent, RejectedLine, raw_text
+from sessionkit.replay._readers import LogEvent, LogOutput, LogRecord, RejectedLine, raw_text
 from sessionkit.replay._reorder import ReorderBuffer
+from sessionkit.replay._repeats import Repeats
+from sessionkit.storage import Tracker
 
-__all__ = ["Grouper", "Replayed", "in_time_order", "late_line", "replay_records"]
+__all__ = ["Grouper", "OutputSet", "Replayed", "in_time_order", "late_line", "replay_records"]
 
 #: What groups a batch of events: for each, its assignment or the refusal. Pass
 #: ``Sessionizer.feed_each`` (groups in memory) or ``Tracker.track_each`` (also records each
@@ -27,78 +30,157 @@ class Replayed(NamedTuple):
     assignment: Assignment
 
 
-def replay_records(
-    records: Iterable[LogEvent | RejectedLine],
-    group: Grouper,
-    *,
-    max_lateness: timedelta = timedelta(0),
-    batch_size: int = 1000,
-) -> Iterator[Replayed | RejectedLine]:
-    """Group the events a :class:`LogReader` yields; yield one outcome per line.
-
-    Events go through a :class:`ReorderBuffer` of ``max_lateness`` (an event further behind the
-    newest one seen is rejected as ``late``), then to ``group`` ``batch_size`` at a time:
-    ``sessionizer.feed_each``, or ``tracker.track_each``, which records each batch in one
-    transaction. Events that are refused become :class:`RejectedLine` values with the refusal's
-    reason (``out_of_order``, ``session_closed``, ...). Outcomes come in the order they are
-    decided, not the input's: rejected lines at once, events once released and grouped. Consume
-    the iterator to the end: the last events are grouped when the input ends.
-
-    .. versionchanged:: 0.2.0
-       Renamed from ``replay`` (which shadowed the package); takes the grouping function.
-    """
-    batch: list[LogEvent] = []
-    for record in in_time_order(records, max_lateness):
-        if type(record) is not LogEvent:
-            yield record  # type: ignore[misc]
-            continue
-        batch.append(record)
-        if len(batch) >= batch_size:
-            yield from _grouped(batch, group)
-            batch = []
-    if batch:
-        yield from _grouped(batch, group)
-
-
-def late_line(record: LogEvent, newest: datetime, max_lateness: timedelta) -> RejectedLine:
-    """The rejection of an event more than ``max_lateness`` behind ``newest``, the newest
-    event seen before it (reason ``late``).
+class OutputSet(NamedTuple):
+    """A line that set the output of an event accepted earlier (an output sent after its
+    event): the event's id and scope, and its session.
 
     .. versionadded:: 0.3.0
     """
-    at = record.event.at
+
+    source: str
+    line: int
+    event_id: str
+    scope: str
+    session_id: str
+
+
+#: One outcome per line.
+Outcome = Replayed | OutputSet | RejectedLine
+
+
+def replay_records(
+    records: Iterable[LogRecord],
+    group: Sessionizer | Tracker | Grouper,
+    *,
+    max_lateness: timedelta = timedelta(0),
+    batch_size: int = 1000,
+) -> Iterator[Outcome]:
+    """Group the events a :class:`LogReader` yields; yield one outcome per line.
+
+    Events go through a :class:`ReorderBuffer` of ``max_lateness`` (an event further behind the
+    newest one seen is rejected as ``late``), then to ``group`` ``batch_size`` at a time: a
+    :class:`~sessionkit.Sessionizer` (groups in memory) or a
+    :class:`~sessionkit.storage.Tracker`, which records each batch in one transaction. Events
+    that are refused become :class:`RejectedLine` values with the refusal's reason
+    (``out_of_order``, ``session_closed``, ...).
+
+    A line that repeats a remembered event id is compared with what that event said (see
+    ``docs/replay.md``): the same again is a duplicate (a :class:`Replayed` whose assignment
+    says so); an output the event lacked, sent alone or in a repeat that contradicts nothing,
+    is recorded (:class:`OutputSet`); anything else is rejected as ``conflicting_duplicate``.
+    ``group`` may also be a grouping function (``sessionizer.feed_each``): then repeats are
+    not compared and an output sent alone is rejected as ``unknown_event``.
+
+    Outcomes come in the order they are decided, not the input's: rejected lines at once,
+    events once released and grouped. Consume the iterator to the end: the last events are
+    grouped when the input ends.
+
+    .. versionchanged:: 0.3.0
+       ``group`` may be the Sessionizer or Tracker itself; outputs sent after their event.
+    """
+    feed, repeats = _grouping(group)
+    batch: list[LogEvent] = []
+    for record in in_time_order(records, max_lateness):
+        kind = type(record)
+        if kind is LogEvent:
+            batch.append(record)  # type: ignore[arg-type]
+            if len(batch) >= batch_size:
+                yield from _grouped(batch, feed, repeats)
+                batch = []
+        elif kind is LogOutput:
+            if batch:
+                yield from _grouped(batch, feed, repeats)
+                batch = []
+            yield _output_set(record, repeats)  # type: ignore[arg-type]
+        else:
+            yield record  # type: ignore[misc]
+    if batch:
+        yield from _grouped(batch, feed, repeats)
+
+
+def _grouping(group: Sessionizer | Tracker | Grouper) -> tuple[Grouper, Repeats | None]:
+    """The function that groups batches, and what compares repeats (for the objects)."""
+    if isinstance(group, Sessionizer):
+        return group.feed_each, Repeats(group.session_of)
+    if isinstance(group, Tracker):
+        tracker = group
+        return tracker.track_each, Repeats(
+            tracker.session_of,
+            tracker.record_output,
+            partial(stored_event, tracker.store),
+        )
+    return group, None
+
+
+def stored_event(store: object, scope: str, event_id: str) -> Event | None:
+    """The latest recorded event ``event_id`` of ``scope`` in a store that answers queries."""
+    session_of, whole = getattr(store, "session_of", None), getattr(store, "session", None)
+    if session_of is None or whole is None:
+        return None
+    session_id = session_of(event_id, scope)
+    session = None if session_id is None else whole(session_id, scope)
+    found = [e for e in session.events if e.id == event_id] if session is not None else []
+    return found[-1] if found else None
+
+
+def _output_set(record: LogOutput, repeats: Repeats | None) -> OutputSet | RejectedLine:
+    follow_up = record.output
+    try:
+        if repeats is None:
+            raise UnknownEventError(follow_up.id, follow_up.scope)
+        session_id = repeats.follow_up(follow_up)
+    except RefusedEventError as error:
+        return RejectedLine(
+            record.source, record.line, error.reason, str(error), raw_text(record.raw)
+        )
+    return OutputSet(record.source, record.line, follow_up.id, follow_up.scope, session_id)
+
+
+def late_line(
+    record: LogEvent | LogOutput, newest: datetime, max_lateness: timedelta
+) -> RejectedLine:
+    """The rejection of an event (or an output sent alone) more than ``max_lateness`` behind
+    ``newest``, the newest time seen before it (reason ``late``).
+
+    .. versionadded:: 0.3.0
+    """
+    item = record.event if type(record) is LogEvent else record.output  # type: ignore[union-attr]
+    at = item.at
     return RejectedLine(
         record.source,
         record.line,
         "late",
-        f"event {record.event.id!r} at {at.isoformat()} is "
+        f"event {item.id!r} at {at.isoformat()} is "
         f"{format_duration(newest - at)} behind the newest event seen, "
         f"more than the maximum lateness of {format_duration(max_lateness)}",
         raw_text(record.raw),
     )
 
 
-def in_time_order(
-    records: Iterable[LogEvent | RejectedLine], max_lateness: timedelta
-) -> Iterator[LogEvent | RejectedLine]:
+def _at(record: LogEvent | LogOutput) -> datetime:
+    return record.event.at if type(record) is LogEvent else record.output.at  # type: ignore[union-attr]
+
+
+def in_time_order(records: Iterable[LogRecord], max_lateness: timedelta) -> Iterator[LogRecord]:
     """The records with events in time order; events too late to reorder become rejections."""
     if not max_lateness:  # strict order, the common case: nothing is ever held
         newest = None
         for record in records:
-            if type(record) is LogEvent:
-                at = record.event.at
+            kind = type(record)
+            if kind is LogEvent or kind is LogOutput:
+                at = record.event.at if kind is LogEvent else _at(record)  # type: ignore[union-attr, arg-type]
                 if newest is not None and at < newest:
-                    yield late_line(record, newest, max_lateness)
+                    yield late_line(record, newest, max_lateness)  # type: ignore[arg-type]
                     continue
                 newest = at
             yield record
         return
-    buffer: ReorderBuffer[LogEvent] = ReorderBuffer(max_lateness)
+    buffer: ReorderBuffer[LogEvent | LogOutput] = ReorderBuffer(max_lateness)
     for record in records:
-        if type(record) is not LogEvent:
+        if type(record) is not LogEvent and type(record) is not LogOutput:
             yield record
             continue
-        at = record.event.at
+        at = _at(record)
         if not buffer.accepts(at):
             assert buffer.newest is not None
             yield late_line(record, buffer.newest, max_lateness)
@@ -107,12 +189,30 @@ def in_time_order(
     yield from buffer.flush()
 
 
-def _grouped(batch: list[LogEvent], group: Grouper) -> Iterator[Replayed | RejectedLine]:
+def _grouped(batch: list[LogEvent], group: Grouper, repeats: Repeats | None) -> Iterator[Outcome]:
     outcomes = group([record.event for record in batch])
     for record, outcome in zip(batch, outcomes, strict=True):
         if isinstance(outcome, RefusedEventError):
             yield RejectedLine(
                 record.source, record.line, outcome.reason, str(outcome), raw_text(record.raw)
             )
-        else:
+        elif repeats is None:
             yield Replayed(record.source, record.line, outcome)
+        elif not outcome.duplicate:
+            repeats.remember(record.event)
+            yield Replayed(record.source, record.line, outcome)
+        else:
+            yield _repeated(record, outcome, repeats)
+
+
+def _repeated(record: LogEvent, outcome: Assignment, repeats: Repeats) -> Outcome:
+    """A duplicate's outcome: a duplicate, an output set, or a conflicting duplicate."""
+    event = record.event
+    try:
+        if repeats.repeated(event, outcome.session_id) is None:
+            return Replayed(record.source, record.line, outcome)
+    except RefusedEventError as error:  # a conflicting duplicate, or an unstorable output
+        return RejectedLine(
+            record.source, record.line, error.reason, str(error), raw_text(record.raw)
+        )
+    return OutputSet(record.source, record.line, event.id, event.scope, outcome.session_id)

@@ -7,8 +7,7 @@ from typing import Any
 
 import attrs
 
-from sessionkit.replay._readers import RejectedLine
-from sessionkit.replay._replay import Replayed
+from sessionkit.replay._replay import Outcome, OutputSet, Replayed
 
 __all__ = ["ReplaySummary"]
 
@@ -18,20 +17,27 @@ class ReplaySummary:
     """Running counts of a replay's outcomes; :meth:`add` each one.
 
     ``lines_read`` is set by whoever reads the input (``LogReader.lines_read``), independently of
-    the outcomes, so that ``accepted + duplicates + rejected == lines_read`` is a real check.
+    the outcomes, so that ``accepted + duplicates + outputs + rejected == lines_read`` is a
+    real check. ``outputs`` counts the lines that set the output of an earlier event.
+
+    .. versionchanged:: 0.3.0
+       ``outputs`` added.
     """
 
     lines_read: int = 0
     accepted: int = 0
     duplicates: int = 0
+    outputs: int = 0
     rejected_by_reason: Counter[str] = attrs.field(factory=Counter)
     explicit_sessions: int = 0
     implicit_sessions: int = 0
     headerless_sessions: int = 0
 
-    def add(self, outcome: Replayed | RejectedLine) -> None:
+    def add(self, outcome: Outcome) -> None:
         """Count one outcome."""
-        if type(outcome) is Replayed:
+        if type(outcome) is OutputSet:
+            self.outputs += 1
+        elif type(outcome) is Replayed:
             assignment = outcome.assignment
             if assignment.duplicate:
                 self.duplicates += 1
@@ -59,8 +65,9 @@ class ReplaySummary:
 
     @property
     def balanced(self) -> bool:
-        """Whether every line read is accounted for: accepted, duplicate or rejected."""
-        return self.accepted + self.duplicates + self.rejected == self.lines_read
+        """Whether every line read is accounted for: accepted, duplicate, output or rejected."""
+        done = self.accepted + self.duplicates + self.outputs + self.rejected
+        return done == self.lines_read
 
     def to_json(self) -> dict[str, Any]:
         """The summary as a JSON object (``sessionkit replay --format json``)."""
@@ -68,6 +75,7 @@ class ReplaySummary:
             "lines_read": self.lines_read,
             "accepted": self.accepted,
             "duplicates": self.duplicates,
+            "outputs": self.outputs,
             "rejected": self.rejected,
             "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
             "sessions": self.sessions,

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sessionkit import Rules, SessionkitError
-from sessionkit.replay import LogEvent, late_line
+from sessionkit.replay import LogEvent, LogOutput, late_line
 from sessionkit.spark._plain import (
     Components,
     Outcome,
@@ -145,8 +145,12 @@ def mark_late_packed(
         at_us = fields[1]
         if newest_us is not None and newest_us - at_us > lateness:
             item = unpack(p)
-            assert item.event is not None
-            record = LogEvent(item.source or "", item.line or 0, item.event, item.raw or "")
+            source, line, raw = item.source or "", item.line or 0, item.raw or ""
+            record: LogEvent | LogOutput = (
+                LogEvent(source, line, item.event, raw)
+                if item.event is not None
+                else LogOutput(source, line, item.output, raw)  # type: ignore[arg-type]
+            )
             late = late_line(record, time_of(newest_us, 0), max_lateness)
             yield (p[0], p[1], p[2], None, p[4], late.reason, late.detail)
             continue
@@ -167,7 +171,8 @@ def kept(*, large: bool = False) -> StorageLevel:
 _OUTCOME_COLUMNS = (
     "position long, source string, line long, scope string, event_id string, at_us long, "
     "session_id string, rule string, explicit boolean, started boolean, header boolean, "
-    "duplicate boolean, thread_parent_id string, reason string, detail string, raw string, "
+    "duplicate boolean, output_set boolean, thread_parent_id string, reason string, "
+    "detail string, raw string, "
     "swept_detail string, swept_from_us long"
 )
 _SESSION_COLUMNS = (

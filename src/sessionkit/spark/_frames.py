@@ -47,7 +47,8 @@ __all__ = [
 #: The columns of ``Sessionized.assignments``: one row per input record.
 ASSIGNMENT_COLUMNS = (
     "position", "source", "line", "scope", "event_id", "at", "session_id", "rule", "explicit",
-    "started", "header", "duplicate", "thread_parent_id", "reason", "detail", "raw",
+    "started", "header", "duplicate", "output_set", "thread_parent_id", "reason", "detail",
+    "raw",
 )  # fmt: skip
 #: The columns of ``Sessionized.sessions``: one row per session.
 SESSION_COLUMNS = (
@@ -64,8 +65,9 @@ class Sessionized:
       (and, for logs, ``source`` and ``line``), the event's ``scope``, ``event_id`` and ``at``,
       then either the session it joined (``session_id``, the ``rule`` that decided, whether the
       id is ``explicit``, whether it ``started`` the session or is its ``header``, whether it is
-      a ``duplicate``, its ``thread_parent_id``) or why it was rejected (``reason``,
-      ``detail``; ``raw`` is the line as read, for logs).
+      a ``duplicate``, its ``thread_parent_id``), or that it set the output of an event
+      accepted earlier (``output_set``, with that event's session), or why it was rejected
+      (``reason``, ``detail``; ``raw`` is the line as read, for logs).
     * ``sessions``: one row per session (``SESSION_COLUMNS``): the core's
       :class:`~sessionkit.SessionSummary`, with ``last_position`` (its last event's position)
       and ``utc_offsets`` (the offsets, in seconds, its three times were logged in).

@@ -28,8 +28,11 @@ from sessionkit import (
 from sessionkit.replay import (
     LogEvent,
     LogLayout,
+    LogOutput,
     LogReader,
+    OutputFollowUp,
     RejectedLine,
+    Repeats,
     TimestampParser,
     raw_text,
 )
@@ -73,8 +76,8 @@ def time_of(us: int, offset: int) -> datetime:
 
 
 class Item(NamedTuple):
-    """One input record: its event, or why it has none (``reason``, ``detail``). ``raw`` is the
-    line as read (logs) or ``None`` (DataFrame rows)."""
+    """One input record: its event, an output sent alone (``output``), or why it has neither
+    (``reason``, ``detail``). ``raw`` is the line as read (logs) or ``None`` (DataFrame rows)."""
 
     position: int
     source: str | None
@@ -83,6 +86,7 @@ class Item(NamedTuple):
     raw: str | None
     reason: str | None = None
     detail: str | None = None
+    output: OutputFollowUp | None = None
 
 
 #: An item as it travels between Spark's tasks: plain values only, a fifth of the pickling
@@ -91,10 +95,25 @@ Packed = tuple[Any, ...]
 
 
 def pack(item: Item) -> Packed:
-    """An item as plain values (its event as :func:`event_fields`)."""
-    event = item.event
-    fields = None if event is None else event_fields(event)
+    """An item as plain values (its event as :func:`event_fields`, an output sent alone as
+    :func:`output_fields`)."""
+    event, output = item.event, item.output
+    fields: tuple[Any, ...] | None
+    if event is not None:
+        fields = event_fields(event)
+    else:
+        fields = None if output is None else output_fields(output)
     return (item.position, item.source, item.line, fields, item.raw, item.reason, item.detail)
+
+
+def output_fields(output: OutputFollowUp) -> tuple[Any, ...]:
+    """An output sent alone, in :func:`event_fields`' places (no initiator: that tells it
+    apart). Its user key is its own, tied to its event's by the event id they share."""
+    at = output.at
+    return (
+        output.id, micros(at), offset_of(at), None, None, None, None, None, None, None,
+        output.scope, False, None, output.output, None, f"\x00output of {output.id}",
+    )  # fmt: skip
 
 
 def event_fields(event: Event) -> tuple[Any, ...]:
@@ -124,6 +143,10 @@ class Unpacker:
         position, source, line, fields, raw, reason, detail = packed
         if fields is None:
             return Item(position, source, line, None, raw, reason, detail)
+        if fields[3] is None:
+            (id, at_us, offset, *_, scope, _, _, text, _, _) = fields
+            output = OutputFollowUp(id, time_of(at_us, offset), text, scope)
+            return Item(position, source, line, None, raw, output=output)
         (id, at_us, offset, kind, who, target_kind, target_id, user_id, session_id, parent_id,
          scope, ends, text_in, text_out, metadata, _) = fields  # fmt: skip
         event = Event(
@@ -164,6 +187,11 @@ def items_of_log(
         if type(outcome) is LogEvent:
             raw = raw_text(outcome.raw)
             items.append(Item(base | outcome.line, name, outcome.line, outcome.event, raw))
+        elif type(outcome) is LogOutput:
+            raw = raw_text(outcome.raw)
+            items.append(
+                Item(base | outcome.line, name, outcome.line, None, raw, output=outcome.output)
+            )
         else:
             assert isinstance(outcome, RejectedLine)
             items.append(
@@ -198,7 +226,10 @@ def items_of_records(
             reason = getattr(error, "reason", "invalid_event")
             yield Item(position, None, None, None, None, reason, str(error))
             continue
-        yield Item(position, None, None, event, None)
+        if type(event) is OutputFollowUp:
+            yield Item(position, None, None, None, None, output=event)
+        else:
+            yield Item(position, None, None, event, None)  # type: ignore[arg-type]
 
 
 class Keys(NamedTuple):
@@ -264,6 +295,7 @@ class Outcome(NamedTuple):
     started: bool | None
     header: bool | None
     duplicate: bool | None
+    output_set: bool | None
     thread_parent_id: str | None
     reason: str | None
     detail: str | None
@@ -329,7 +361,7 @@ def rejected(item: Item) -> Outcome:
     """The outcome of an item that has no event."""
     return Outcome(
         item.position, item.source, item.line, None, None, None, None, None, None, None,
-        None, None, None, item.reason, item.detail, item.raw,
+        None, None, None, None, item.reason, item.detail, item.raw,
     )  # fmt: skip
 
 
@@ -357,10 +389,11 @@ def _feed(  # long: one loop over the partition's events
     items: Iterable[Item], sessionizer: Sessionizer, rules: Rules
 ) -> Iterator[tuple[str, Outcome | SessionRow]]:
     last: dict[tuple[str, str], int] = {}  # open sessions: their last event's position
+    repeats = Repeats(sessionizer.session_of)
     for item in items:
         event = item.event
         if event is None:
-            yield "a", rejected(item)
+            yield "a", rejected(item) if item.output is None else _output(item, repeats)
             continue
         try:
             assignment = sessionizer.feed(event)
@@ -369,9 +402,13 @@ def _feed(  # long: one loop over the partition's events
             continue
         if not assignment.duplicate:
             last[(event.scope, assignment.session_id)] = item.position
+            repeats.remember(event)
         for closed in assignment.closed:
             yield "s", session_row(closed, last.pop((closed.scope, closed.id)))
-        yield "a", _accepted(item, event, assignment)
+        if assignment.duplicate:
+            yield "a", _repeated(item, event, assignment, repeats)
+        else:
+            yield "a", _accepted(item, event, assignment)
     for summary in sessionizer.open_sessions():
         yield "s", session_row(summary, last.pop((summary.scope, summary.id)))
 
@@ -379,8 +416,45 @@ def _feed(  # long: one loop over the partition's events
 def _accepted(item: Item, event: Event, a: Assignment) -> Outcome:
     return Outcome(
         item.position, item.source, item.line, event.scope, event.id, micros(event.at),
-        a.session_id, a.rule.value, a.explicit, a.started, a.header, a.duplicate,
+        a.session_id, a.rule.value, a.explicit, a.started, a.header, a.duplicate, False,
         a.thread_parent_id, None, None, item.raw,
+    )  # fmt: skip
+
+
+def _repeated(item: Item, event: Event, a: Assignment, repeats: Repeats) -> Outcome:
+    """A duplicate's outcome, as ``replay_records`` decides it."""
+    try:
+        if repeats.repeated(event, a.session_id) is None:
+            return _accepted(item, event, a)
+    except RefusedEventError as error:
+        return _rejected_as(item, event.scope, event.id, event.at, error)
+    return _output_set(item, event.scope, event.id, event.at, a.session_id)
+
+
+def _output(item: Item, repeats: Repeats) -> Outcome:
+    """The outcome of an output sent alone, as ``replay_records`` decides it."""
+    output = item.output
+    assert output is not None
+    try:
+        session_id = repeats.follow_up(output)
+    except RefusedEventError as error:
+        return _rejected_as(item, output.scope, output.id, output.at, error)
+    return _output_set(item, output.scope, output.id, output.at, session_id)
+
+
+def _output_set(item: Item, scope: str, event_id: str, at: datetime, session_id: str) -> Outcome:
+    return Outcome(
+        item.position, item.source, item.line, scope, event_id, micros(at), session_id, None,
+        None, None, None, None, True, None, None, None, item.raw,
+    )  # fmt: skip
+
+
+def _rejected_as(
+    item: Item, scope: str, event_id: str, at: datetime, error: RefusedEventError
+) -> Outcome:
+    return Outcome(
+        item.position, item.source, item.line, scope, event_id, micros(at), None, None, None,
+        None, None, None, None, None, error.reason, str(error), item.raw,
     )  # fmt: skip
 
 
@@ -398,7 +472,7 @@ def _refused(
             swept_detail = str(SessionClosedError(event, error.session_id, None, error.rule))
     return Outcome(
         item.position, item.source, item.line, event.scope, event.id, micros(event.at),
-        None, None, None, None, None, None, None, error.reason, str(error), item.raw,
+        None, None, None, None, None, None, None, None, error.reason, str(error), item.raw,
         swept_detail, swept_from,
     )  # fmt: skip
 

@@ -6,6 +6,8 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
+import attrs
+
 from sessionkit import Assignment, Event, Rules, Session, SessionStatus, SessionSummary
 from sessionkit.storage._records import (
     Batch,
@@ -77,8 +79,23 @@ class MemoryStore:
                     self._sessions[(closed.scope, closed.id)].summary = closed
             for closed in batch.closed:
                 self._sessions[(closed.scope, closed.id)].summary = closed
+            for scope, event_id, output in batch.outputs:
+                self._set_output(scope, event_id, output)
             self._rules = batch.rules
             self._now = batch.now
+
+    def _set_output(self, scope: str, event_id: str, output: str) -> None:
+        """Replace the output of the latest event ``event_id`` of ``scope`` (if recorded)."""
+        session_id = self._event_session.get((scope, event_id))
+        if session_id is None:
+            return
+        events = self._sessions[(scope, session_id)].events
+        for index in range(len(events) - 1, -1, -1):
+            stored = events[index]
+            if stored.event.id == event_id:
+                changed = stored._replace(event=attrs.evolve(stored.event, output=output))
+                events[index] = self._events[stored.seq - 1] = changed
+                return
 
     def _add(self, assignment: Assignment) -> None:
         event, session_id = assignment.event, assignment.session_id

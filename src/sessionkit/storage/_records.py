@@ -45,13 +45,19 @@ class Batch:
     nothing), each with the sessions that closed at its step; ``closed`` are closings reported by
     ``advance``; ``now`` is the Sessionizer's time after the call. ``rules`` are the rules in
     force, which a store keeps to check on resume. A closing's :class:`~sessionkit.SessionSummary`
-    is the session's final state, the closing event included.
+    is the session's final state, the closing event included. ``outputs`` are outputs sent after
+    their event, ``(scope, event id, output)``: each replaces the output recorded for the latest
+    event of that id (which the batch may itself hold).
+
+    .. versionchanged:: 0.3.0
+       ``outputs`` added.
     """
 
     rules: Rules
     now: datetime | None
     assignments: tuple[Assignment, ...] = ()
     closed: tuple[SessionSummary, ...] = ()
+    outputs: tuple[tuple[str, str, str], ...] = ()
 
 
 class StoredEvent(NamedTuple):

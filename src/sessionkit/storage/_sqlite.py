@@ -452,6 +452,11 @@ class SQLiteStore:
             self._db.executemany(_EVENT_INSERT, events)
             self._db.executemany("INSERT INTO session_users (user_key, num) VALUES (?, ?)", users)
             self._db.executemany(
+                "UPDATE events SET output = ? WHERE seq = "
+                "(SELECT max(seq) FROM events WHERE scope = ? AND id = ?)",
+                [(output, scope, event_id) for scope, event_id, output in batch.outputs],
+            )
+            self._db.executemany(
                 "UPDATE sessions SET status = ?, closed_us = ?, closed_offset = ?, "
                 "close_reason = ? WHERE scope = ? AND id = ?",
                 [_closing_values(closed) for closed in closings],

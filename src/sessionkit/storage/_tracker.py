@@ -15,10 +15,11 @@ from sessionkit import (
     Rules,
     Sessionizer,
     SessionSummary,
+    UnknownEventError,
     UnstorableEventError,
 )
 from sessionkit.storage._protocols import SessionRecorder
-from sessionkit.storage._records import Batch, storage_problem
+from sessionkit.storage._records import Batch, _encodable, storage_problem
 
 __all__ = ["Tracker"]
 
@@ -144,6 +145,40 @@ class Tracker:
             if accepted:
                 self._record(Batch(self._sessionizer.rules, self._sessionizer.now, tuple(accepted)))
         return results
+
+    def session_of(self, event_id: str, scope: str = "", at: datetime | None = None) -> str | None:
+        """:meth:`Sessionizer.session_of`: the session of a remembered event, or ``None``.
+
+        .. versionadded:: 0.3.0
+        """
+        with self._lock:
+            return self._sessionizer.session_of(event_id, scope, at)
+
+    def record_output(
+        self, event_id: str, output: str, scope: str = "", at: datetime | None = None
+    ) -> str:
+        """Record ``output`` as the output of an event accepted earlier (an API that sends a
+        response after its prompt); return the event's session id. Nothing else changes: not
+        the time, not the grouping.
+
+        The event must still be remembered at ``at`` (by default :attr:`Sessionizer.now`), as a
+        duplicate of it would be: else :class:`~sessionkit.UnknownEventError`. An output a store
+        cannot keep raises :class:`~sessionkit.UnstorableEventError`. Either way nothing changes.
+
+        .. versionadded:: 0.3.0
+        """
+        with self._lock:
+            session_id = self.session_of(event_id, scope, at)
+            if session_id is None:
+                raise UnknownEventError(event_id, scope)
+            if not output.isascii() and not _encodable(output):
+                raise UnstorableEventError(
+                    None, "a string holds a lone surrogate, which UTF-8 cannot encode",
+                    event_id=event_id,
+                )  # fmt: skip
+            rules, now = self._sessionizer.rules, self._sessionizer.now
+            self._record(Batch(rules, now, outputs=((scope, event_id, output),)))
+            return session_id
 
     def advance(self, now: datetime) -> tuple[SessionSummary, ...]:
         """Move time forward, record the sessions that went idle, and return them."""
