@@ -24,13 +24,22 @@ from pyspark.sql import functions as f
 
 from sessionkit import (
     LogLineError,
-    RefusedEventError,
     Rules,
     Sessionizer,
     SessionSummary,
     derive_session_id,
 )
-from sessionkit.replay import EventMapper, LogLayout, TimestampParser
+from sessionkit.replay import (
+    EventMapper,
+    LogEvent,
+    LogLayout,
+    LogOutput,
+    OutputFollowUp,
+    OutputSet,
+    Replayed,
+    TimestampParser,
+    replay_records,
+)
 from sessionkit.spark import (
     PartitioningError,
     Sessionized,
@@ -83,6 +92,15 @@ def linked_records(events: int, seed: int) -> list[Record]:
         elif roll < 0.055:
             scope = other.get("profile_id", "")
             record["session_id"] = derive_session_id(scope, other["event_id"])
+        elif roll < 0.06:
+            records[i] = dict(other)  # the same event delivered twice: a duplicate
+    # Outputs sent alone, for earlier events (some twice, differently: a conflict).
+    for i in range(len(records) - 1, 50, -97):
+        other = records[rng.randrange(i - 50, i)]
+        output = {"event_id": other["event_id"], "timestamp": records[i]["timestamp"]}
+        if "profile_id" in other:
+            output["profile_id"] = other["profile_id"]
+        records.insert(i + 1, {**output, "output": f"answer {rng.randrange(2)}"})
     # Late content for sessions long closed: refused, with details that depend on time.
     last = records[-1]["timestamp"]
     for record in rng.sample(records[: len(records) // 3], 5):
@@ -100,29 +118,36 @@ def frame(spark: SparkSession, records: list[Record]) -> DataFrame:
 def expected(
     records: list[Record], rules: Rules | None = None, timestamps: TimestampParser | None = None
 ) -> tuple[dict[int, tuple[Any, ...]], list[SessionSummary]]:
-    """What one Sessionizer decides, fed the records in (time, position) order."""
+    """What ``replay_records`` decides with one Sessionizer, fed the records in (time,
+    position) order."""
     mapper = EventMapper(LogLayout(), timestamps or TimestampParser())
     outcomes: dict[int, tuple[Any, ...]] = {}
-    events = []
+    mapped: list[tuple[datetime, int, LogEvent | LogOutput]] = []
     for n, record in enumerate(records, 1):
         try:
-            events.append((n, mapper(record, "dataframe", n)))
+            item = mapper(record, "dataframe", n)
         except LogLineError as error:
             outcomes[n] = (None, None, None, None, None, None, error.reason, str(error))
-    events.sort(key=lambda pair: (pair[1].at, pair[0]))
+            continue
+        if isinstance(item, OutputFollowUp):
+            mapped.append((item.at, n, LogOutput("dataframe", n, item, b"")))
+        else:
+            mapped.append((item.at, n, LogEvent("dataframe", n, item, b"")))
+    mapped.sort(key=lambda entry: entry[:2])
     sessionizer = Sessionizer(rules or Rules())
     sessions: list[SessionSummary] = []
-    for n, event in events:
-        try:
-            a = sessionizer.feed(event)
-        except RefusedEventError as error:
-            outcomes[n] = (None, None, None, None, None, None, error.reason, str(error))
-            continue
-        outcomes[n] = (
-            a.session_id, a.rule.value, a.started, a.header, a.duplicate, a.thread_parent_id,
-            None, None,
-        )  # fmt: skip
-        sessions += a.closed
+    for o in replay_records((entry[2] for entry in mapped), sessionizer):
+        if isinstance(o, Replayed):
+            a = o.assignment
+            outcomes[o.line] = (
+                a.session_id, a.rule.value, a.started, a.header, a.duplicate, a.thread_parent_id,
+                None, None,
+            )  # fmt: skip
+            sessions += a.closed
+        elif isinstance(o, OutputSet):
+            outcomes[o.line] = (o.session_id, None, None, None, None, None, None, None)
+        else:
+            outcomes[o.line] = (None, None, None, None, None, None, o.reason, o.detail)
     return outcomes, sessions + list(sessionizer.open_sessions())
 
 
@@ -144,8 +169,9 @@ def test_spark_gives_the_in_process_outcome(spark: SparkSession, seed: int, part
     assert outcomes_of(result) == want
     assert list(result.session_summaries()) == sessions
     reasons = {o[6] for o in want.values()}
-    assert {"session_closed", None} <= reasons  # refusals were part of it
+    assert {"session_closed", "conflicting_duplicate", None} <= reasons  # refusals were part
     assert any(o[4] for o in want.values())  # and duplicates
+    assert any(o[0] and o[1] is None for o in want.values())  # and outputs sent alone
 
 
 def test_shuffled_input_changes_nothing(spark: SparkSession) -> None:

@@ -7,6 +7,7 @@ path (``replay_records`` over a ``LogReader``) and against a plain Sessionizer.
 from __future__ import annotations
 
 import io
+import json
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,6 +27,7 @@ from sessionkit import (
 from sessionkit.replay import (
     LogLayout,
     LogReader,
+    OutputSet,
     RejectedLine,
     Replayed,
     TimestampParser,
@@ -59,15 +61,12 @@ def mark_late(items: list[Item], newest_us: int | None, max_lateness: timedelta)
 
 def fed(items: list[Item], rules: Rules | None = None) -> tuple[list[Outcome], list[SessionRow]]:
     """A partition's items fed as a Spark task feeds them: events by (time, position)."""
-    events = sorted(
-        (i for i in items if i.event is not None),
-        key=lambda i: (micros(i.event.at), i.position),  # type: ignore[union-attr]
-    )
+    timed = [i for i in items if i.event is not None or i.output is not None]
+    timed.sort(key=lambda i: (micros((i.event or i.output).at), i.position))  # type: ignore[union-attr]
     outcomes: list[Outcome] = []
     sessions: list[SessionRow] = []
-    for tag, row in feed_partition(
-        [*events, *(i for i in items if i.event is None)], rules or Rules()
-    ):
+    untimed = [i for i in items if i.event is None and i.output is None]
+    for tag, row in feed_partition([*timed, *untimed], rules or Rules()):
         if tag == "a":
             assert isinstance(row, Outcome)
             outcomes.append(row)
@@ -102,6 +101,39 @@ def test_a_partition_decides_as_replay_does() -> None:
     assert lines == reader.lines_read == len(outcomes)
     ordered = sorted(sessions, key=session_order)
     assert [row.summary() for row in ordered] == expected_sessions
+
+
+def test_outputs_sent_alone_are_decided_as_replay_decides_them() -> None:
+    """Outputs sent alone and repeats (late within the lateness, conflicting, unknown), packed
+    as a task packs them: every outcome as replay_records gives it."""
+    lines = [
+        {"event_id": "q1", "timestamp": "2026-03-02T09:00:05Z", "event_type": "user_agent",
+         "metadata": {"user_id": "ann"}, "input": "hi"},
+        {"event_id": "q1", "timestamp": "2026-03-02T09:00:06Z", "output": "first"},
+        {"event_id": "q1", "timestamp": "2026-03-02T09:00:06Z", "output": "other"},
+        {"event_id": "q1", "timestamp": "2026-03-02T09:00:07Z", "event_type": "user_agent",
+         "metadata": {"user_id": "bob"}, "input": "hi"},
+        {"event_id": "q9", "timestamp": "2026-03-02T09:00:08Z", "output": "x"},
+        {"event_id": "q1", "timestamp": "2026-03-02T08:00:00Z", "output": "far too late"},
+    ]  # fmt: skip
+    content = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    lateness = timedelta(seconds=2)
+    items, _ = items_of_log(content, "x.jsonl", 0, LogReader)
+    outcomes, _ = fed(mark_late(items, None, lateness))
+    got = {o.line: (o.session_id is not None, o.output_set, o.reason) for o in outcomes}
+    reader = LogReader(["-"], stdin=io.BytesIO(content), stdin_name="x.jsonl")
+    want = {}
+    for o in replay_records(reader, Sessionizer(), max_lateness=lateness):
+        if isinstance(o, OutputSet):
+            want[o.line] = (True, True, None)
+        elif isinstance(o, Replayed):
+            want[o.line] = (True, False, None)
+        else:
+            want[o.line] = (False, None, o.reason)
+    assert got == want
+    assert [want[n][2] for n in range(1, 7)] == [
+        None, None, "conflicting_duplicate", "conflicting_duplicate", "unknown_event", "late",
+    ]  # fmt: skip
 
 
 def test_a_named_stream_reads_as_that_file() -> None:

@@ -97,6 +97,11 @@ class Repeats:
         self._kept: dict[tuple[str, str], Content] = {}
         self._limit = 4096
 
+    def __len__(self) -> int:
+        """How many events' contents are kept (the remembered ones, and some forgotten since
+        the last drop)."""
+        return len(self._kept)
+
     def remember(self, event: Event) -> None:
         """Keep the content of an accepted event."""
         kept = self._kept

@@ -42,7 +42,7 @@ from sessionkit import (
     UnstorableEventError,
 )
 from sessionkit import SessionStatus as Status
-from sessionkit.storage import SessionStore, Tracker
+from sessionkit.storage import Batch, SessionStore, Tracker
 
 __all__ = ["StoreConformance", "conformance_stream"]
 
@@ -226,6 +226,32 @@ class StoreConformance:
                         session_id=session_id,
                     )
                 )
+        store.close()
+
+    def test_outputs_sent_later_are_recorded_and_survive_a_restart(
+        self, store: SessionStore, tmp_path: Path
+    ) -> None:
+        """``Batch.outputs`` replace the output of the latest event of that id, also one of the
+        same batch; other events keep theirs."""
+        alice = Participant(ParticipantKind.USER, "alice")
+        rules = Rules()
+        sessionizer = Sessionizer(rules)
+        first = [
+            sessionizer.feed(Event(id="q1", at=T0, initiator=alice, output="own")),
+            sessionizer.feed(Event(id="q2", at=T0, initiator=alice, scope="b")),
+        ]
+        store.record(Batch(rules, T0, tuple(first), outputs=(("b", "q2", "later"),)))
+        store.record(Batch(rules, T0, outputs=(("", "q1", "replaced"), ("", "nope", "x"))))
+        # q1 again, once forgotten: a new event of the same id, in a new session
+        later = T0 + 2 * rules.idle_timeout
+        again = sessionizer.feed(Event(id="q1", at=later, initiator=alice, session_id="new"))
+        store.record(Batch(rules, later, (again,), outputs=(("", "q1", "newest"),)))
+        store = self.reopen(store, tmp_path)
+        outputs = [
+            (listing.event.scope, listing.event.id, listing.event.output)
+            for listing in store.sessions(limit=10).items
+        ]
+        assert outputs == [("", "q1", "replaced"), ("b", "q2", "later"), ("", "q1", "newest")]
         store.close()
 
     def test_refusal_in_a_batch_keeps_the_events_before_it(self, store: SessionStore) -> None:
