@@ -181,21 +181,24 @@ def test_an_output_sent_later_sets_the_events_output() -> None:
     assert recorded_output(store, "q1") == "the answer"
 
 
+WHO = "initiator, target, user_id, session_id, parent_id, ends_session"
+
+
 @pytest.mark.parametrize(
     ("repeat", "outcome"),
     [
         (line("q1", 0), "duplicate"),  # the same again
+        (line("q1", 5), "duplicate"),  # sent again later: times are not compared
         (line("q1", 0, input=None), "duplicate"),  # says less
-        (line("q1", 5, input=None), "duplicate"),  # without the input, the time is the output's
         (line("q1", 5, input=None, output="answer"), "output"),  # its output, later
         (line("q1", 0, output="answer"), "output"),  # all again, with the output
-        (line("q1", 5, output="answer"), "conflicting_duplicate time"),
         (line("q1", 0, input="other"), "conflicting_duplicate input"),
-        (line("q1", 0, metadata={"user_id": "bob"}), "conflicting_duplicate initiator, user_id"),
-        (line("q1", 0, event_type="user_llm"), "conflicting_duplicate target"),
-        (line("q1", 0, session_id="s"), "conflicting_duplicate session_id"),
-        (line("q1", 0, parent_event_id="p"), "conflicting_duplicate parent_id"),
-        (line("q1", 0, session_end=True), "conflicting_duplicate ends_session"),
+        (line("q1", 0, metadata={"user_id": "bob"}), f"conflicting_duplicate {WHO}"),
+        (line("q1", 0, event_type="user_llm"), f"conflicting_duplicate {WHO}"),
+        (line("q1", 0, session_id="s"), f"conflicting_duplicate {WHO}"),
+        (line("q1", 0, parent_event_id="p"), f"conflicting_duplicate {WHO}"),
+        (line("q1", 0, session_end=True), f"conflicting_duplicate {WHO}"),
+        (line("q1", 0, input="other", output="x"), "conflicting_duplicate input"),
     ],
 )
 def test_a_repeat_is_compared_field_by_field(repeat: str, outcome: str) -> None:
@@ -241,7 +244,7 @@ def test_an_output_for_an_event_not_remembered_is_rejected() -> None:
         output_line("never", 0, "x"),
         line("q1", 1),
         line("late", 2, session_id="gone", session_end=True),
-        line("late", 2, session_id="gone"),  # leaves the end out: says nothing new
+        line("late", 2, session_id="gone", session_end=True, input=None),  # says less
         output_line("late", 3, "ended, but still remembered"),
         output_line("q1", 1 + day - 0.001, "just in time"),
         output_line("q1", 1 + day, "at its horizon: forgotten"),
@@ -353,7 +356,7 @@ def test_a_conflict_is_a_refusal_that_names_the_fields() -> None:
     repeats.remember(event)
     with pytest.raises(ConflictingDuplicateError) as conflict:
         repeats.repeated(ev("q1", 0, input="b", ends_session=True), session_id)
-    assert conflict.value.fields == ("ends_session", "input")
+    assert conflict.value.fields == (*WHO.split(", "), "input")
     assert conflict.value.reason == "conflicting_duplicate"
 
 

@@ -2,19 +2,19 @@
 other content.
 
 The core decides that an event id is remembered (rule 1); what the repeat *says* is compared
-here, with what replay kept of each remembered event: its sender, target, ids and time, and a
-hash of its input and output (payloads are never kept). A repeat that contradicts nothing and
-adds nothing is a plain duplicate; one that contradicts nothing and carries the output the
-event lacked sets that output (a follow-up); any other is a conflicting duplicate. A field a
-repeat leaves out (``None``) contradicts nothing, and the time counts only for a repeat that
-carries the input (a line without it says when the output came).
+here, with a fingerprint of each remembered event: a hash of who sent it and where it belongs
+(initiator, target, user id, session id, parent link, session end), of its input and of its
+output — a few dozen bytes, never the payloads. A repeat that says the same, or less (no input,
+or no output), is a plain duplicate; one that also carries the output the event lacked sets
+that output (a follow-up); any other is a conflicting duplicate. Times are not compared: a
+repeat's time says when it was sent again, or when its output came.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sessionkit import ConflictingDuplicateError, Event, UnknownEventError
 
@@ -34,53 +34,64 @@ class OutputFollowUp(NamedTuple):
     scope: str = ""
 
 
-#: The fields compared, in the order of a kept content tuple.
-_FIELDS = (
-    "initiator", "target", "user_id", "session_id", "parent_id", "ends_session", "time",
-    "input", "output",
-)  # fmt: skip
-_INPUT, _OUTPUT, _TIME = 7, 8, 6
-
-#: What is kept of a remembered event: its fields, with input and output as hashes.
-Content = tuple[Any, ...]
-
 #: ``session_of(event id, scope, at)``: the session of an event remembered at ``at``, or None.
 SessionOf = Callable[[str, str, "datetime | None"], "str | None"]
 #: ``record_output(event id, output, scope, at)``: where a follow-up's output is recorded.
 RecordOutput = Callable[[str, str, str, datetime], object]
 
+#: What a conflict names, for each part of a fingerprint.
+_WHO = ("initiator", "target", "user_id", "session_id", "parent_id", "ends_session")
+_WHAT = ("input",)
 
-def content_of(event: Event) -> Content:
-    """What is kept of an event to compare repeats of its id with."""
-    text_in, text_out = event.input, event.output
-    return (
-        event.initiator, event.target, event.user_id, event.session_id, event.parent_id,
-        event.ends_session, event.at, None if text_in is None else hash(text_in),
-        None if text_out is None else hash(text_out),
+#: An event's fingerprint, in one integer (not a tuple: the garbage collector would scan a
+#: tuple per remembered event): 64-bit hashes of who sent it and where it belongs, of its input
+#: and of its output, the last two 0 when absent.
+Fingerprint = int
+_BITS = 64
+_MASK = (1 << _BITS) - 1
+
+
+def fingerprint(event: Event) -> Fingerprint:
+    """An event's :data:`Fingerprint`. Hashes are compared within one process only."""
+    initiator, target, text_in, text_out = event.initiator, event.target, event.input, event.output
+    who = (
+        initiator.id, id(initiator.kind), None if target is None else target.id,
+        None if target is None else id(target.kind), event.user_id, event.session_id,
+        event.parent_id, event.ends_session,
     )  # fmt: skip
+    what = 0 if text_in is None else (hash(text_in) | 1) & _MASK
+    out = 0 if text_out is None else (hash(text_out) | 1) & _MASK
+    return (hash(who) & _MASK) << (2 * _BITS) | what << _BITS | out
 
 
-def compare(kept: Content, repeat: Content) -> tuple[tuple[str, ...], bool]:
-    """The fields where ``repeat`` contradicts ``kept``, and whether it adds an output."""
-    carries_input = repeat[_INPUT] is not None
-    differ = []
-    for index, (old, new) in enumerate(zip(kept, repeat, strict=True)):
-        if new is None or new is False or new == old:  # says nothing, or the same
-            continue
-        if (index == _OUTPUT and old is None) or (index == _TIME and not carries_input):
-            continue
-        differ.append(_FIELDS[index])
-    return tuple(differ), kept[_OUTPUT] is None and repeat[_OUTPUT] is not None
+def _output_hash(text: str) -> int:
+    return (hash(text) | 1) & _MASK
+
+
+def compare(kept: Fingerprint, repeat: Fingerprint) -> tuple[tuple[str, ...], bool]:
+    """The fields where a repeat contradicts the kept event (as far as fingerprints tell), and
+    whether it adds an output."""
+    differ: tuple[str, ...] = ()
+    if (kept ^ repeat) >> (2 * _BITS):
+        differ += _WHO
+    what = (repeat >> _BITS) & _MASK
+    if what and what != (kept >> _BITS) & _MASK:
+        differ += _WHAT
+    out, kept_out = repeat & _MASK, kept & _MASK
+    if out and kept_out and out != kept_out:
+        differ += ("output",)
+    return differ, bool(out) and not kept_out
 
 
 class Repeats:
-    """What a replay keeps of remembered events, to tell repeats of their ids apart
+    """What a replay knows of remembered events, to tell repeats of their ids apart
     (:func:`replay_records` makes one for the Sessionizer or Tracker it is given).
 
-    ``session_of`` asks the grouping whether an event is still remembered (entries it has
-    forgotten are dropped as the ledger grows); ``record_output`` records a follow-up (a
-    Tracker's), or ``None`` when nothing is recorded; ``lookup`` finds the content of an event
-    remembered but not kept here (recorded by an earlier run of a resumed store).
+    ``session_of`` asks the grouping whether an event is still remembered; ``record_output``
+    records a follow-up (a Tracker's), or is ``None`` when nothing is recorded. With ``lookup``
+    (a store's recorded event by scope and id) nothing is kept: the store is asked when an id
+    repeats. Without it, a fingerprint of each accepted event is kept (:meth:`remember`) until
+    the grouping forgets the event.
 
     .. versionadded:: 0.3.0
     """
@@ -94,44 +105,54 @@ class Repeats:
         self._session_of = session_of
         self._record_output = record_output
         self._lookup = lookup
-        self._kept: dict[tuple[str, str], Content] = {}
+        #: whether :meth:`remember` keeps anything (not when a store is asked)
+        self.keeps = lookup is None
+        #: scope -> event id -> fingerprint
+        self._kept: dict[str, dict[str, Fingerprint]] = {}
+        self._count = 0  # entries added since the last drop, and before it kept
         self._limit = 4096
 
     def __len__(self) -> int:
-        """How many events' contents are kept (the remembered ones, and some forgotten since
-        the last drop)."""
-        return len(self._kept)
+        """How many events' fingerprints are kept (the remembered ones, and some forgotten
+        since the last drop)."""
+        return sum(len(ids) for ids in self._kept.values())
 
     def remember(self, event: Event) -> None:
-        """Keep the content of an accepted event."""
-        kept = self._kept
-        kept[(event.scope, event.id)] = content_of(event)
-        if len(kept) > self._limit:
+        """Keep the fingerprint of an accepted event."""
+        ids = self._kept.get(event.scope)
+        if ids is None:
+            ids = self._kept[event.scope] = {}
+        ids[event.id] = fingerprint(event)
+        self._count += 1
+        if self._count > self._limit:
             self._drop_forgotten()
 
     def _drop_forgotten(self) -> None:
         """Drop what the grouping forgot; amortised O(1) per event."""
         session_of = self._session_of
-        self._kept = {key: c for key, c in self._kept.items() if session_of(key[1], key[0], None)}
-        self._limit = 2 * len(self._kept) + 4096
+        self._kept = {
+            scope: kept
+            for scope, ids in self._kept.items()
+            if (kept := {i: f for i, f in ids.items() if session_of(i, scope, None) is not None})
+        }
+        self._count = len(self)
+        self._limit = 2 * self._count + 4096
 
-    def _content(self, scope: str, event_id: str) -> Content | None:
-        found = self._kept.get((scope, event_id))
-        if found is None and self._lookup is not None:
+    def _fingerprint(self, scope: str, event_id: str) -> Fingerprint | None:
+        if self._lookup is not None:
             event = self._lookup(scope, event_id)
-            if event is not None:
-                found = self._kept[(scope, event_id)] = content_of(event)
-        return found
+            return None if event is None else fingerprint(event)
+        ids = self._kept.get(scope)
+        return ids.get(event_id) if ids is not None else None
 
     def repeated(self, event: Event, session_id: str) -> str | None:
         """A duplicate ``event`` (of ``session_id``): ``None`` if it says nothing new, else
         ``"output"`` once its output is recorded as the event's. Raises
         :class:`~sessionkit.ConflictingDuplicateError` naming the fields it contradicts."""
-        kept = self._content(event.scope, event.id)
+        kept = self._fingerprint(event.scope, event.id)
         if kept is None:  # not kept (a grouping restored from elsewhere): cannot compare
             return None
-        repeat = content_of(event)
-        differ, adds_output = compare(kept, repeat)
+        differ, adds_output = compare(kept, fingerprint(event))
         if differ:
             raise ConflictingDuplicateError(event.id, session_id, differ, event)
         if not adds_output:
@@ -145,19 +166,20 @@ class Repeats:
         :class:`~sessionkit.UnknownEventError` when the event is not remembered, and
         :class:`~sessionkit.ConflictingDuplicateError` when it already has another output."""
         session_id = self._session_of(output.id, output.scope, output.at)
-        kept = None if session_id is None else self._content(output.scope, output.id)
+        kept = None if session_id is None else self._fingerprint(output.scope, output.id)
         if session_id is None or kept is None:
             raise UnknownEventError(output.id, output.scope)
-        if kept[_OUTPUT] is not None:
-            if kept[_OUTPUT] != hash(output.output):
+        if kept & _MASK:
+            if kept & _MASK != _output_hash(output.output):
                 raise ConflictingDuplicateError(output.id, session_id, ("output",))
             return session_id
         self._set_output(output.scope, output.id, output.output, output.at, kept)
         return session_id
 
     def _set_output(
-        self, scope: str, event_id: str, text: str, at: datetime, kept: Content
+        self, scope: str, event_id: str, text: str, at: datetime, kept: Fingerprint
     ) -> None:
         if self._record_output is not None:
             self._record_output(event_id, text, scope, at)
-        self._kept[(scope, event_id)] = (*kept[:_OUTPUT], hash(text))
+        if self.keeps:
+            self._kept.setdefault(scope, {})[event_id] = kept & ~_MASK | _output_hash(text)

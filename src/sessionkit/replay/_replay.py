@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from functools import partial
 from typing import NamedTuple
 
 from sessionkit import Assignment, Event, RefusedEventError, Sessionizer, UnknownEventError
@@ -99,28 +98,21 @@ def replay_records(
 
 
 def _grouping(group: Sessionizer | Tracker | Grouper) -> tuple[Grouper, Repeats | None]:
-    """The function that groups batches, and what compares repeats (for the objects)."""
+    """The function that groups batches, and what compares repeats (for the objects): a
+    Tracker's store is asked for the events repeated, when it answers queries."""
     if isinstance(group, Sessionizer):
         return group.feed_each, Repeats(group.session_of)
     if isinstance(group, Tracker):
-        tracker = group
-        return tracker.track_each, Repeats(
-            tracker.session_of,
-            tracker.record_output,
-            partial(stored_event, tracker.store),
-        )
+        event_of = getattr(group.store, "event", None)  # a SessionQueries store's
+        lookup = None
+        if callable(event_of):
+
+            def lookup(scope: str, event_id: str) -> Event | None:
+                stored = event_of(event_id, scope)
+                return None if stored is None else stored.event
+
+        return group.track_each, Repeats(group.session_of, group.record_output, lookup)
     return group, None
-
-
-def stored_event(store: object, scope: str, event_id: str) -> Event | None:
-    """The latest recorded event ``event_id`` of ``scope`` in a store that answers queries."""
-    session_of, whole = getattr(store, "session_of", None), getattr(store, "session", None)
-    if session_of is None or whole is None:
-        return None
-    session_id = session_of(event_id, scope)
-    session = None if session_id is None else whole(session_id, scope)
-    found = [e for e in session.events if e.id == event_id] if session is not None else []
-    return found[-1] if found else None
 
 
 def _output_set(record: LogOutput, repeats: Repeats | None) -> OutputSet | RejectedLine:
@@ -191,15 +183,17 @@ def in_time_order(records: Iterable[LogRecord], max_lateness: timedelta) -> Iter
 
 def _grouped(batch: list[LogEvent], group: Grouper, repeats: Repeats | None) -> Iterator[Outcome]:
     outcomes = group([record.event for record in batch])
+    remember = repeats.remember if repeats is not None and repeats.keeps else None
     for record, outcome in zip(batch, outcomes, strict=True):
         if isinstance(outcome, RefusedEventError):
             yield RejectedLine(
                 record.source, record.line, outcome.reason, str(outcome), raw_text(record.raw)
             )
-        elif repeats is None:
-            yield Replayed(record.source, record.line, outcome)
         elif not outcome.duplicate:
-            repeats.remember(record.event)
+            if remember is not None:
+                remember(record.event)
+            yield Replayed(record.source, record.line, outcome)
+        elif repeats is None:
             yield Replayed(record.source, record.line, outcome)
         else:
             yield _repeated(record, outcome, repeats)

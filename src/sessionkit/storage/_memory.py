@@ -86,16 +86,12 @@ class MemoryStore:
 
     def _set_output(self, scope: str, event_id: str, output: str) -> None:
         """Replace the output of the latest event ``event_id`` of ``scope`` (if recorded)."""
-        session_id = self._event_session.get((scope, event_id))
-        if session_id is None:
+        stored = self.event(event_id, scope)
+        if stored is None:
             return
-        events = self._sessions[(scope, session_id)].events
-        for index in range(len(events) - 1, -1, -1):
-            stored = events[index]
-            if stored.event.id == event_id:
-                changed = stored._replace(event=attrs.evolve(stored.event, output=output))
-                events[index] = self._events[stored.seq - 1] = changed
-                return
+        events = self._sessions[(scope, stored.session_id)].events
+        changed = stored._replace(event=attrs.evolve(stored.event, output=output))
+        events[events.index(stored)] = self._events[stored.seq - 1] = changed
 
     def _add(self, assignment: Assignment) -> None:
         event, session_id = assignment.event, assignment.session_id
@@ -183,6 +179,15 @@ class MemoryStore:
             if session is None:
                 return None
             return whole_session(session.summary, list(session.events))
+
+    def event(self, event_id: str, scope: str = "") -> StoredEvent | None:
+        """The latest event recorded with this id, or ``None``."""
+        with self._lock:
+            session_id = self._event_session.get((scope, event_id))
+            if session_id is None:
+                return None
+            events = self._sessions[(scope, session_id)].events
+            return next(s for s in reversed(events) if s.event.id == event_id)
 
     def session_of(self, event_id: str, scope: str = "") -> str | None:
         """The id of the session the event was last assigned to, or ``None``."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sessionkit import Rules, Session, SessionStatus, SessionSummary
-from sessionkit.storage._records import Batch, Page
+from sessionkit.storage._records import Batch, Page, StoredEvent
 
 __all__ = ["SessionQueries", "SessionRecorder", "SessionStore"]
 
@@ -61,6 +61,13 @@ class SessionQueries(Protocol):
 
     def session_of(self, event_id: str, scope: str = "") -> str | None:
         """The id of the session the event was last assigned to, or ``None``."""
+        ...
+
+    def event(self, event_id: str, scope: str = "") -> StoredEvent | None:
+        """The latest event recorded with this id (with its session), or ``None``.
+
+        .. versionadded:: 0.3.0
+        """
         ...
 
     def sessions(

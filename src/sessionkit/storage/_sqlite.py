@@ -584,6 +584,18 @@ class SQLiteStore:
         return whole_session(row, stored)
 
     @_guarded
+    def event(self, event_id: str, scope: str = "") -> StoredEvent | None:
+        """The latest event recorded with this id, or ``None``."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {self._columns}, (SELECT s.id FROM sessions s "
+                "WHERE s.num = events.session_num) FROM events WHERE scope = ? AND id = ? "
+                "ORDER BY seq DESC LIMIT 1",
+                (scope, event_id),
+            ).fetchone()
+        return None if row is None else _stored_from(row, row[-1])
+
+    @_guarded
     def session_of(self, event_id: str, scope: str = "") -> str | None:
         """The id of the session the event was last assigned to, or ``None``."""
         with self._lock:

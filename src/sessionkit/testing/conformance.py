@@ -252,6 +252,12 @@ class StoreConformance:
             for listing in store.sessions(limit=10).items
         ]
         assert outputs == [("", "q1", "replaced"), ("b", "q2", "later"), ("", "q1", "newest")]
+        latest = store.event("q1")
+        assert latest is not None and latest.session_id == "new" and latest.seq == 3
+        assert latest.event.output == "newest" and latest.event.at == later
+        assert store.event("q2") is None and store.event("nope") is None
+        found = store.event("q2", "b")
+        assert found is not None and found.event.output == "later"
         store.close()
 
     def test_refusal_in_a_batch_keeps_the_events_before_it(self, store: SessionStore) -> None:
