@@ -4,10 +4,10 @@ other content.
 The core decides that an event id is remembered (rule 1); what the repeat *says* is compared
 here, with a fingerprint of each remembered event: a hash of who sent it and where it belongs
 (initiator, target, user id, session id, parent link, session end), of its input and of its
-output — a few dozen bytes, never the payloads. A repeat that says the same, or less (no input,
-or no output), is a plain duplicate; one that also carries the output the event lacked sets
-that output (a follow-up); any other is a conflicting duplicate. Times are not compared: a
-repeat's time says when it was sent again, or when its output came.
+output — about a hundred bytes, never the payloads. A repeat that says the same, or less (no
+input, or no output), is a plain duplicate; one that also carries the output the event lacked
+sets that output (a follow-up); any other is a conflicting duplicate. Times are not compared:
+a repeat's time says when it was sent again, or when its output came.
 """
 
 from __future__ import annotations
