@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sessionkit.replay import LogEvent, LogLayout, LogReader, RejectedLine
+from sessionkit.replay import LogEvent, LogLayout, LogOutput, LogReader, RejectedLine
 from sessionkit.replay._documents import attribute_value
 
 RECORD = {
@@ -21,12 +21,14 @@ RECORD = {
 }
 
 
-def read(data: bytes, name: str, **options: Any) -> list[LogEvent | RejectedLine]:
+def read(data: bytes, name: str, **options: Any) -> list[LogEvent | LogOutput | RejectedLine]:
     return list(LogReader(["-"], stdin=io.BytesIO(data), stdin_name=name, **options))
 
 
-def outcome(item: LogEvent | RejectedLine) -> tuple[int, str]:
-    return (item.line, "event" if isinstance(item, LogEvent) else item.reason)
+def outcome(item: LogEvent | LogOutput | RejectedLine) -> tuple[int, str]:
+    if isinstance(item, RejectedLine):
+        return (item.line, item.reason)
+    return (item.line, "event" if isinstance(item, LogEvent) else "output")
 
 
 class TestJsonArrays:

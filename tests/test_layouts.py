@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sessionkit import LogLineError, ParticipantKind
+from sessionkit import Event, LogLineError, ParticipantKind
 from sessionkit.replay import EventMapper, LogLayout
 
 CHAT = LogLayout(kinds={"assistant": "llm", "system": "init"}).with_fields(
@@ -27,6 +27,13 @@ CHAT = LogLayout(kinds={"assistant": "llm", "system": "init"}).with_fields(
         "input": "content",
     }
 )
+
+
+def mapped(mapper: EventMapper, record: dict[str, Any], source: str, line: int) -> Event:
+    """The event a record maps to (none of these records is an output sent alone)."""
+    event = mapper(record, source, line)
+    assert isinstance(event, Event)
+    return event
 
 
 def chat(role: str, n: int, **more: Any) -> dict[str, Any]:
@@ -46,8 +53,11 @@ class TestAChatLog:
     def test_roles_become_kinds_through_the_value_map(self) -> None:
         mapper = EventMapper(CHAT)
         kinds = [
-            mapper(
-                chat(role, n, **({"model": "gpt-x"} if "assist" in role.lower() else {})), "c", n
+            mapped(
+                mapper,
+                chat(role, n, **({"model": "gpt-x"} if "assist" in role.lower() else {})),
+                "c",
+                n,
             ).initiator
             for n, role in enumerate(["system", "user", "assistant", "tool", "ASSISTANT"])
         ]
@@ -114,7 +124,7 @@ def test_the_first_present_alternative_wins(present: set[int]) -> None:
         for part in parents:
             place = place.setdefault(part, {})
         place[leaf] = f"s{index}"
-    got = EventMapper(layout)(record, "runs.jsonl", 1).session_id
+    got = mapped(EventMapper(layout), record, "runs.jsonl", 1).session_id
     assert got == (f"s{min(present)}" if present else None)
 
 

@@ -36,12 +36,14 @@ K = ParticipantKind
 def replayed(preset: str, path: Path) -> tuple[list[Session], list[RejectedLine]]:
     zone = timezone.utc if PRESETS[preset].assume_tz == "UTC" else None
     reader = LogReader([path], layout=LogLayout.preset(preset), timestamps=TimestampParser(zone))
-    sessionizer, assembly, rejected = Sessionizer(), SessionAssembly(), []
+    sessionizer, assembly = Sessionizer(), SessionAssembly()
+    rejected: list[RejectedLine] = []
     # Spans are written when they end, so they come out of start order: reorder a minute.
     for outcome in replay_records(reader, sessionizer.feed_each, max_lateness=timedelta(minutes=1)):
         if isinstance(outcome, Replayed):
             assembly.record(outcome.assignment)
         else:
+            assert isinstance(outcome, RejectedLine)
             rejected.append(outcome)
     assert reader.lines_read == sum(len(s.events) for s in assembly.sessions()) + len(rejected)
     return assembly.sessions(), rejected

@@ -15,7 +15,16 @@ from typing import Any, ClassVar
 import pytest
 
 from sessionkit import Event, LogLineError, Participant, ParticipantKind
-from sessionkit.replay import EVENT_TYPES, EventMapper, LogEvent, LogLayout, LogReader, RejectedLine
+from sessionkit.replay import (
+    EVENT_TYPES,
+    EventMapper,
+    LogEvent,
+    LogLayout,
+    LogOutput,
+    LogReader,
+    OutputFollowUp,
+    RejectedLine,
+)
 
 WHEN = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 USER, AGENT = ParticipantKind.USER, ParticipantKind.AGENT
@@ -40,7 +49,7 @@ def jsonl(*lines: dict[str, Any] | str) -> bytes:
     )
 
 
-def read(data: bytes, **options: Any) -> list[LogEvent | RejectedLine]:
+def read(data: bytes, **options: Any) -> list[LogEvent | LogOutput | RejectedLine]:
     return list(LogReader(["-"], stdin=io.BytesIO(data), **options))
 
 
@@ -324,7 +333,9 @@ class TestJsonLines:
 class TestCsv:
     HEADER = "event_id,timestamp,event_type,initiator.type,initiator.name,metadata.user_id,input"
 
-    def read_csv(self, text: str, encoding: str = "utf-8") -> list[LogEvent | RejectedLine]:
+    def read_csv(
+        self, text: str, encoding: str = "utf-8"
+    ) -> list[LogEvent | LogOutput | RejectedLine]:
         return read(text.encode(encoding), format="csv")
 
     def test_dotted_columns_nest_and_empty_cells_are_absent(self) -> None:
@@ -525,7 +536,7 @@ class TestCompression:
 def test_a_mapping_function_that_fails_rejects_its_line_only() -> None:
     """Whatever a mapper of your own raises, that line is invalid_event and the next is read."""
 
-    def mapper(record: dict[str, Any], source: str, line: int) -> Event:
+    def mapper(record: dict[str, Any], source: str, line: int) -> Event | OutputFollowUp:
         if record["event_id"] == "bad":
             raise KeyError("no such column")
         return EventMapper()(record, source, line)

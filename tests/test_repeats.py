@@ -431,10 +431,10 @@ def test_outputs_change_no_grouping_and_are_recorded_once(
         if isinstance(o, OutputSet):
             assert holds[key] in (None, sent)
             holds[key] = sent
-        elif o.reason == "conflicting_duplicate":
+        elif isinstance(o, RejectedLine) and o.reason == "conflicting_duplicate":
             assert holds[key] not in (None, sent)
         else:
-            assert o.reason == "unknown_event"
+            assert isinstance(o, RejectedLine) and o.reason == "unknown_event"
     for (scope, event_id), output in holds.items():
         session_id = store.session_of(event_id, scope)
         session = store.session(session_id, scope) if session_id is not None else None

@@ -16,6 +16,7 @@ from sessionkit import Rules, Sessionizer
 from sessionkit.replay import (
     LogEvent,
     LogReader,
+    OutputSet,
     RejectedLine,
     ReorderBuffer,
     Replayed,
@@ -49,7 +50,7 @@ def reader(*lines: str | bytes) -> LogReader:
 
 def run(
     log: LogReader, grouper: Sessionizer | Tracker | None = None, lateness: float = 0
-) -> tuple[list[Replayed | RejectedLine], ReplaySummary]:
+) -> tuple[list[Replayed | OutputSet | RejectedLine], ReplaySummary]:
     summary = ReplaySummary()
     grouper = grouper or Sessionizer()
     group = grouper.track_each if isinstance(grouper, Tracker) else grouper.feed_each

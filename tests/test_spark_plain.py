@@ -122,7 +122,7 @@ def test_outputs_sent_alone_are_decided_as_replay_decides_them() -> None:
     outcomes, _ = fed(mark_late(items, None, lateness))
     got = {o.line: (o.session_id is not None, o.output_set, o.reason) for o in outcomes}
     reader = LogReader(["-"], stdin=io.BytesIO(content), stdin_name="x.jsonl")
-    want = {}
+    want: dict[int, tuple[bool, bool | None, str | None]] = {}
     for o in replay_records(reader, Sessionizer(), max_lateness=lateness):
         if isinstance(o, OutputSet):
             want[o.line] = (True, True, None)
