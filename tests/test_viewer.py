@@ -345,6 +345,9 @@ class TestTheCommand:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # A background job of a shell without job control ignores Ctrl-C, and so would the
+            # child (Python keeps an ignored SIGINT ignored): give it the default, as a terminal.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
         )
         try:
             assert process.stdout is not None
