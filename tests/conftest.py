@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", max_examples=100, deadline=None)
@@ -13,6 +14,21 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 pytest_plugins = ["pytester"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--pure-json",
+        action="store_true",
+        help="read JSON Lines with the standard library's json only, as without sessionkit[fast]",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _pure_json(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --pure-json, readers find no msgspec (CI runs the suite both ways)."""
+    if request.config.getoption("--pure-json") and not request.node.get_closest_marker("decoders"):
+        monkeypatch.setattr("sessionkit.replay._readers.fast_decoder", lambda: None)
 
 
 def pytest_ignore_collect(collection_path: object, config: object) -> bool | None:

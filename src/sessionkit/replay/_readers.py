@@ -13,7 +13,8 @@ import json
 import lzma
 import os
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
 from functools import partial
 from typing import Any, BinaryIO, NamedTuple
 
@@ -38,6 +39,21 @@ _BOM = b"\xef\xbb\xbf"
 #: The default bounds of a line: its length in bytes, and how deeply its record may nest.
 MAX_LINE_BYTES = 8 * 2**20
 MAX_DEPTH = 64
+
+
+def fast_decoder() -> Callable[[bytes], Any] | None:
+    """``msgspec``'s JSON decoder (the ``sessionkit[fast]`` extra), or ``None`` when it is not
+    installed. It accepts only what ``json.loads`` accepts, giving equal values; whatever it
+    refuses is read again by ``json.loads``, so a rejected line keeps its reason and detail."""
+    try:
+        import msgspec
+    except ImportError:
+        return None
+    return msgspec.json.Decoder().decode
+
+
+#: A line not decoded yet.
+_UNREAD = object()
 
 #: What a compressed stream raises when it is cut short or corrupt.
 _BROKEN_STREAM = (EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError, OSError)
@@ -119,6 +135,9 @@ class LogReader:
     * ``max_line_bytes``: a JSON Lines line longer than this (8 MiB by default, its line ending
       included) is rejected as ``line_too_long``, read in pieces and never held whole.
     * ``max_depth``: a record nested deeper than this (64 by default) is ``too_deep``.
+    * ``fast``: decode JSON Lines with ``msgspec`` (the ``sessionkit[fast]`` extra): by default
+      when it is installed; ``False`` never, ``True`` always (:class:`ValueError` without it).
+      Outcomes are the same either way: what msgspec refuses, ``json`` reads again.
 
     ``lines_read`` counts the lines read so far, ``bytes_read``/``bytes_total`` measure progress
     (``bytes_total`` is ``None`` when a source's size is not known).
@@ -136,6 +155,7 @@ class LogReader:
         stdin_name: str | None = None,
         max_line_bytes: int = MAX_LINE_BYTES,
         max_depth: int = MAX_DEPTH,
+        fast: bool | None = None,
     ) -> None:
         if format is not None and format not in FORMATS:
             raise ValueError(f"unknown log format {format!r}; expected one of {FORMATS}")
@@ -150,6 +170,9 @@ class LogReader:
         self._stdin_name = stdin_name
         self.max_line_bytes = max_line_bytes
         self.max_depth = max_depth
+        self._fast = fast_decoder() if fast is not False else None
+        if fast and self._fast is None:
+            raise ValueError("fast=True needs msgspec: pip install 'sessionkit[fast]'")
         self.lines_read = 0
         sizes = [LogFile.size(path) for path in self.paths]
         self.bytes_total: int | None = None if None in sizes else sum(s or 0 for s in sizes)
@@ -183,6 +206,7 @@ class LogReader:
 
     def _jsonl(self, log: LogFile) -> Iterator[LogRecord]:  # long: the hot path
         source, mapper, loads, limit = log.name, self.mapper, json.loads, self.max_line_bytes
+        fast = self._fast
         depth_floor = 2 * self.max_depth
         number = 0
         try:
@@ -198,11 +222,16 @@ class LogReader:
                 if not raw.strip():
                     continue
                 self.lines_read += 1
-                try:
-                    record = loads(raw.decode())  # text: json would sniff the encoding
-                except (ValueError, RecursionError) as error:
-                    yield self._not_json(source, number, raw, error)
-                    continue
+                record = _UNREAD
+                if fast is not None:
+                    with suppress(Exception):  # what msgspec refuses, json reads and says why
+                        record = fast(raw)
+                if record is _UNREAD:
+                    try:
+                        record = loads(raw.decode())  # text: json would sniff the encoding
+                    except (ValueError, RecursionError) as error:
+                        yield self._not_json(source, number, raw, error)
+                        continue
                 if type(record) is not dict or (
                     len(raw) > depth_floor  # a shorter line cannot nest that deep
                     and raw.count(b"{") + raw.count(b"[") > self.max_depth
