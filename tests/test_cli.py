@@ -102,6 +102,21 @@ class TestReplay:
         assert {r["reason"] for r in rejects} == set(REJECTED)
         assert all(LOG.read_text().splitlines()[r["line"] - 1] == r["raw"] for r in rejects)
 
+    def test_the_collector_is_given_back_as_it_was(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The command tunes the garbage collector for its loop (it owns the process) and
+        undoes it, also when called in-process."""
+        import gc
+
+        from sessionkit.cli import main
+
+        before = gc.get_threshold()
+        assert main(["replay", str(LOG), "--no-db", "--quiet"]) == 0
+        assert gc.get_threshold() == before
+        assert gc.get_freeze_count() == 0
+        assert capsys.readouterr().err == ""
+
     def test_the_text_summary(self, tmp_path: Path) -> None:
         done = sessionkit("replay", LOG, "--no-db", cwd=tmp_path)
         assert done.returncode == 0
