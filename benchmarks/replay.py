@@ -1,6 +1,7 @@
 """Benchmark ``sessionkit replay`` end to end, to a CSV of assignments and to a SQLite file.
 
     python benchmarks/replay.py [--events 1000000 3000000] [--users 10000] [--seed 1] [--repeat 3]
+                                [--targets CSV SQLite] [--against PYTHON]
 
 For each size, writes a synthetic log (``python -m sessionkit.testing.synth``, ISO 8601 times) to a
 temporary directory, then runs the real command in a child process ``--repeat`` times per
@@ -62,6 +63,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--against", metavar="PYTHON", help="also run with this interpreter")
+    parser.add_argument("--targets", nargs="+", choices=list(TARGETS), default=list(TARGETS))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -85,7 +87,8 @@ def main() -> None:
             )
             size = log.stat().st_size / 2**20
             print(f"{events:,} events ({size:,.0f} MiB of JSON Lines), {args.users:,} users")
-            for target, extra in TARGETS.items():
+            for target in args.targets:
+                extra = TARGETS[target]
                 pythons = [sys.executable] + ([args.against] if args.against else [])
                 runs: dict[str, list[tuple[float, int]]] = {python: [] for python in pythons}
                 for _ in range(args.repeat):
