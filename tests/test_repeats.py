@@ -110,10 +110,16 @@ def recorded_output(store: MemoryStore | SQLiteStore, event_id: str) -> str | No
 
 
 def test_an_output_sent_alone_reads_as_an_output_line() -> None:
-    [record] = list(reader(output_line("q1", 3, "the answer", profile_id="p")))
+    [record, unended] = list(
+        reader(
+            output_line("q1", 3, "the answer", profile_id="p"),
+            output_line("q2", 4, "x", session_end=False),  # says nothing of who sent it
+        )
+    )
     assert isinstance(record, LogOutput)
     assert record.output == OutputFollowUp("q1", at(3), "the answer", "p")
     assert record.line == 1
+    assert isinstance(unended, LogOutput) and unended.output.id == "q2"
 
 
 @pytest.mark.parametrize(

@@ -183,8 +183,8 @@ def _set_up(options: argparse.Namespace, stack: ExitStack) -> _Replay:
 def _long_lived_state() -> Iterator[None]:
     """Spare the garbage collector the replay's long-lived state: what set-up made is frozen
     (never scanned again) and young collections come every 50,000 allocations instead of 700,
-    so fewer of them promote and rescan the sessions being grouped (about 5 % of a replay to
-    CSV; docs/performance.md). The command owns the process; both are undone at the end."""
+    so fewer of them promote and rescan the sessions being grouped (a few percent of a replay;
+    docs/performance.md). The command owns the process; both are undone at the end."""
     gc.collect()
     gc.freeze()
     thresholds = gc.get_threshold()

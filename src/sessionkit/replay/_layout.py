@@ -322,7 +322,9 @@ class EventMapper:
         nothing that says who sent what (no initiator, event type, session id, parent link or
         session end). ``None`` for any other record."""
         event_id, _, event_type, initiator, session_id, parent_id, ends = values[:7]
-        if any(v is not None for v in (event_type, initiator, session_id, parent_id, ends)):
+        if any(v is not None for v in (event_type, initiator, session_id, parent_id)) or (
+            ends is not None and ends is not False
+        ):
             return None
         event_id = _id(event_id, self.layout.event_id)
         if event_id is None:

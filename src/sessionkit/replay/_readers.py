@@ -1,8 +1,9 @@
 """Reading logs: JSON Lines and CSV records, one event or one rejected line per input line.
 
 A reader streams: it holds one line at a time, whatever the size of the file. Every non-empty
-line (every CSV record after the header) comes out exactly once, as a :class:`LogEvent` or as a
-:class:`RejectedLine` with a reason; ``lines_read`` counts them independently.
+line (every CSV record after the header) comes out exactly once, as a :class:`LogEvent`, a
+:class:`LogOutput` or a :class:`RejectedLine` with a reason; ``lines_read`` counts them
+independently.
 """
 
 from __future__ import annotations
@@ -122,8 +123,8 @@ def raw_text(raw: bytes | str) -> str:
 
 
 class LogReader:
-    """Reads one or more logs in order and yields a :class:`LogEvent` or a
-    :class:`RejectedLine` for every non-empty line.
+    """Reads one or more logs in order and yields a :class:`LogEvent`, a :class:`LogOutput`
+    (an output sent alone) or a :class:`RejectedLine` for every non-empty line.
 
     * ``paths``: files (plain or gzip, detected from the content), or ``-`` for ``stdin``
       (a binary stream, standard input by default), named ``stdin_name`` in rejects and
