@@ -108,6 +108,22 @@ class SessionizerMachine(RuleBasedStateMachine):
         fields = {**data.draw(event_fields(self.ids)), "id": event_id, "scope": scope}
         self._feed(Event(at=self.t, **fields))  # type: ignore[arg-type]
 
+    @rule(data=st.data(), before=st.sampled_from([timedelta(0), US]))
+    def ask_session_of(self, data: st.DataObject, before: timedelta) -> None:
+        """``session_of`` names the session of exactly the events the model remembers, at the
+        clock (often a horizon) and a microsecond before it; never one it has not seen."""
+        now = self.model.now
+        if now is None or self.t - before < now:
+            return
+        known = sorted(self.model.session_of_event)
+        scope, event_id = data.draw(st.sampled_from([*known, ("", "never-fed")]))
+        at = self.t - before
+        remembered = self.model.remembered(scope, event_id, at)
+        expected = remembered.id if remembered is not None else None
+        assert self.sessionizer.session_of(event_id, scope, at) == expected
+        if at == now:
+            assert self.sessionizer.session_of(event_id, scope) == expected
+
     @rule(data=st.data())
     def advance(self, data: st.DataObject) -> None:
         self.t += data.draw(gaps(self.grouping))
