@@ -30,6 +30,8 @@ from .helpers import T0, US
 from .reference import ReferenceModel
 
 SECOND = timedelta(seconds=1)
+#: How gzip, bzip2 and xz streams start: a file that starts so is read as one.
+COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
 
 
 def line(event_id: str, seconds: float, user: str = "alice", **fields: Any) -> str:
@@ -231,8 +233,8 @@ def mutated(draw: st.DrawFn) -> bytes:
         else:
             record[key] = draw(st.sampled_from([None, 1, 1.5, True, [], {}, "", "x"]))
         return json.dumps(record).encode()
-    if how == "garbage":  # (a first line starting like gzip makes the input gzip: below)
-        garbage = draw(st.binary(max_size=30).filter(lambda b: not b.startswith(b"\x1f\x8b")))
+    if how == "garbage":  # (a first line starting like gzip, bzip2 or xz makes the input that)
+        garbage = draw(st.binary(max_size=30).filter(lambda b: not b.startswith(COMPRESSED)))
         return garbage.replace(b"\n", b"").replace(b"\r", b"")
     if how == "blank":
         return b"   "
