@@ -243,8 +243,8 @@ def mutated(draw: st.DrawFn) -> bytes:
 
 @given(st.lists(mutated(), max_size=30), st.integers(min_value=0, max_value=30))
 def test_every_line_is_accounted_for(lines: list[bytes], lateness: int) -> None:
-    """Whatever the lines, nothing crashes and accepted + duplicates + rejected equals the
-    non-empty lines read; each line has exactly one outcome."""
+    """Whatever the lines, nothing crashes and accepted + duplicates + outputs + rejected
+    equals the non-empty lines read; each line has exactly one outcome."""
     log = reader(*lines)
     outcomes, summary = run(log, lateness=lateness)
     # A flipped byte may be a newline: the file's lines are what the bytes say.
