@@ -12,6 +12,8 @@ import attrs
 import pytest
 
 from sessionkit import (
+    EARLIEST,
+    LATEST,
     Event,
     GroupingRule,
     InvalidEventError,
@@ -88,6 +90,38 @@ class TestEvent:
         assert caught.value.subject_id == fields["id"]
         assert isinstance(caught.value, ValueError)
         assert repr(fields["id"]) in str(caught.value)
+
+    @pytest.mark.parametrize(
+        ("changes", "field"),
+        [
+            ({"at": EARLIEST - timedelta(microseconds=1)}, "at"),
+            ({"at": LATEST + timedelta(microseconds=1)}, "at"),
+            ({"id": 7}, "id"),
+            ({"user_id": 7}, "user_id"),
+            ({"session_id": b"s"}, "session_id"),
+            ({"parent_id": ["p"]}, "parent_id"),
+        ],
+    )
+    def test_values_refused_in_utc_too(self, changes: dict[str, Any], field: str) -> None:
+        """The checks of the common case (UTC, plain strings) refuse what the full checks do."""
+        with pytest.raises(InvalidEventError) as caught:
+            Event(**{"id": "q1", "at": T0, "initiator": ALICE, **changes})
+        assert caught.value.field == field
+
+    def test_subclasses_of_the_types_are_accepted(self) -> None:
+        """A str subclass, or another zone, takes the field-by-field checks and passes them."""
+
+        class Name(str):
+            pass
+
+        e = Event(
+            id=Name("q1"),
+            at=T0.astimezone(timezone(timedelta(hours=2))),
+            initiator=ALICE,
+            user_id=Name("alice"),
+            scope=Name("s"),
+        )
+        assert e.id == "q1" and e.at == T0 and e.user_key == "alice"
 
     def test_any_time_zone_is_accepted(self) -> None:
         """Aware datetimes in any zone are fine."""

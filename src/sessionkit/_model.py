@@ -204,6 +204,26 @@ class Event:
     )
 
     def __attrs_post_init__(self) -> None:
+        at, target = self.at, self.target
+        user_id, session_id, parent_id = self.user_id, self.session_id, self.parent_id
+        if (  # the common case, in one expression; anything else is checked field by field
+            type(self.id) is str
+            and self.id
+            and type(at) is datetime
+            and at.tzinfo is timezone.utc
+            and EARLIEST <= at <= LATEST
+            and type(self.initiator) is Participant
+            and (target is None or type(target) is Participant)
+            and (user_id is None or (type(user_id) is str and user_id))
+            and (session_id is None or (type(session_id) is str and session_id))
+            and (parent_id is None or (type(parent_id) is str and parent_id))
+            and type(self.scope) is str
+        ):
+            return
+        self._check()
+
+    def _check(self) -> None:
+        """Raise :class:`~sessionkit.InvalidEventError` naming the first field refused."""
         if not isinstance(self.id, str) or not self.id:
             raise InvalidEventError("event", self.id, "id", "must be a non-empty string")
         if not isinstance(self.at, datetime):
