@@ -247,7 +247,11 @@ class EventMapper:
         )
         # A field named by no name (``""``) is never present.
         alternatives = [tuple(_path(n) for n in _paths(names)) or (("", None),) for names in names]
-        self._fields = tuple(paths[0] for paths in alternatives)
+        fields = tuple(paths[0] for paths in alternatives)
+        #: the first name of each field, read with one ``map(record.get, ...)``; then the
+        #: dotted ones, by index, read again through nested objects
+        self._keys = tuple(key for key, _ in fields)
+        self._dotted = tuple((i, parts) for i, (_, parts) in enumerate(fields) if parts)
         # The fields with alternatives: their index, and the paths tried when the first is absent.
         self._fallbacks = tuple((i, paths[1:]) for i, paths in enumerate(alternatives) if paths[1:])
         self._composite = (
@@ -272,7 +276,9 @@ class EventMapper:
     def __call__(self, record: dict[str, Any], source: str, line: int) -> Event | OutputFollowUp:
         # The hot path of a replay: fields are read with dict.get where the name has no dot.
         get = record.get
-        values = [get(key) if parts is None else _dig(record, parts) for key, parts in self._fields]
+        values = list(map(get, self._keys))
+        for index, path in self._dotted:  # a key that holds the dots itself is found by _dig
+            values[index] = _dig(record, path)
         if self._fallbacks:
             for index, paths in self._fallbacks:
                 if values[index] is None:
