@@ -10,7 +10,7 @@ from sessionkit import Assignment, Event, RefusedEventError, Sessionizer, Unknow
 from sessionkit.replay._durations import format_duration
 from sessionkit.replay._readers import LogEvent, LogOutput, LogRecord, RejectedLine, raw_text
 from sessionkit.replay._reorder import ReorderBuffer
-from sessionkit.replay._repeats import Repeats
+from sessionkit.replay._repeats import OutputFollowUp, Repeats
 from sessionkit.storage import Tracker
 
 __all__ = ["Grouper", "OutputSet", "Replayed", "in_time_order", "late_line", "replay_records"]
@@ -136,7 +136,7 @@ def late_line(
 
     .. versionadded:: 0.3.0
     """
-    item = record.event if type(record) is LogEvent else record.output  # type: ignore[union-attr]
+    item = _timed(record)
     at = item.at
     return RejectedLine(
         record.source,
@@ -149,8 +149,9 @@ def late_line(
     )
 
 
-def _at(record: LogEvent | LogOutput) -> datetime:
-    return record.event.at if type(record) is LogEvent else record.output.at  # type: ignore[union-attr]
+def _timed(record: LogEvent | LogOutput) -> Event | OutputFollowUp:
+    """What a record puts in time order: its event, or the output sent alone."""
+    return record.event if isinstance(record, LogEvent) else record.output
 
 
 def in_time_order(records: Iterable[LogRecord], max_lateness: timedelta) -> Iterator[LogRecord]:
@@ -160,7 +161,7 @@ def in_time_order(records: Iterable[LogRecord], max_lateness: timedelta) -> Iter
         for record in records:
             kind = type(record)
             if kind is LogEvent or kind is LogOutput:
-                at = record.event.at if kind is LogEvent else _at(record)  # type: ignore[union-attr, arg-type]
+                at = record.event.at if kind is LogEvent else _timed(record).at  # type: ignore[union-attr, arg-type]
                 if newest is not None and at < newest:
                     yield late_line(record, newest, max_lateness)  # type: ignore[arg-type]
                     continue
@@ -172,7 +173,7 @@ def in_time_order(records: Iterable[LogRecord], max_lateness: timedelta) -> Iter
         if type(record) is not LogEvent and type(record) is not LogOutput:
             yield record
             continue
-        at = _at(record)
+        at = _timed(record).at
         if not buffer.accepts(at):
             assert buffer.newest is not None
             yield late_line(record, buffer.newest, max_lateness)
