@@ -53,7 +53,7 @@ from sessionkit._rules import (
     RuleStep,
     derive_session_id,
 )
-from sessionkit._sessionizer import ClosedSessionIndex, ClosedSessionSet, Sessionizer
+from sessionkit._sessionizer import ClosedSessionIndex, ClosedSessionSet, Placement, Sessionizer
 from sessionkit._snapshot import SNAPSHOT_VERSION
 
 __version__ = "0.2.0"
@@ -78,6 +78,7 @@ __all__ = [
     "OutOfOrderError",
     "Participant",
     "ParticipantKind",
+    "Placement",
     "RefusedEventError",
     "RejectedEventError",
     "ResumeCutoffs",

@@ -34,6 +34,7 @@ from sessionkit._model import (
     CloseReason,
     Event,
     GroupingRule,
+    Participant,
     SessionStatus,
     SessionSummary,
 )
@@ -169,6 +170,27 @@ class _Latest:
 
 # Assignments are built from a tuple of their fields: the fastest way to make a named tuple.
 _assignment = Assignment._make
+
+#: Where the field-level door placed an event: an :class:`Assignment`'s fields after its event
+#: (session id, rule, explicit, started, header, duplicate, thread parent id, closed).
+Placement = tuple[
+    str, GroupingRule, bool, bool, bool, bool, "str | None", tuple[SessionSummary, ...]
+]
+
+
+class _Refused(Exception):  # noqa: N818 - a signal inside the door, never seen outside
+    """A rule refused an event the door was given no Event for (see ``Sessionizer._place``)."""
+
+
+def _closed(
+    event: Event | None, session_id: str, closed_at: datetime | None, rule: Rule
+) -> Exception:
+    """Rules 3, 4 and 9's refusal: content for a closed session."""
+    if event is None:
+        return _Refused()
+    return SessionClosedError(event, session_id, closed_at, rule)
+
+
 _NONE_CLOSED: tuple[SessionSummary, ...] = ()
 _NO_SESSIONS: dict[str, _Summary] = {}
 _CLOSED, _IDLE, _ENDED = SessionStatus.CLOSED, CloseReason.IDLE, CloseReason.ENDED
@@ -310,7 +332,7 @@ class Sessionizer:
         when = at if at is not None else self._now
         return seen.id if when is None or when < seen.horizon else None
 
-    def feed(self, event: Event) -> Assignment:  # noqa: PLR0912, PLR0915 - long: the hot path
+    def feed(self, event: Event) -> Assignment:
         """Decide which session ``event`` belongs to, and record it.
 
         Raises :class:`~sessionkit.OutOfOrderError` for an event earlier than :attr:`now`,
@@ -319,81 +341,20 @@ class Sessionizer:
         :class:`~sessionkit.TimeOutOfRangeError` for an event whose session would close past
         what ``datetime`` holds; a refused event leaves the Sessionizer exactly as it was.
         """
-        state = self._scopes.get(event.scope)
-        target, rule, new_id = self._decide(event, state)
-        if rule is _DUPLICATE:
-            assert target is not None
-            return _assignment(
-                (event, target.id, rule, target.explicit, False, False, True, None, ())
-            )
-        try:  # rules 7 and 10: the session goes idle, and its events are forgotten, at its horizon
-            horizon = event.at + self._idle_timeout  # _rules.horizon, inlined
-        except OverflowError:
-            raise TimeOutOfRangeError(event, self._idle_timeout) from None
-        # From here on nothing can fail (rule 8): apply the decision, in one pass.
-        at = event.at
-        event_id = event.id
-        self._now = at
-        next_sweep = self._next_sweep
-        if next_sweep is not None and next_sweep <= at:
-            closed = self._sweep(at)
-            state = self._scopes.get(event.scope)  # the sweep may have dropped it
-        else:
-            closed = _NONE_CLOSED
-        if state is None:
-            state = self._scopes[event.scope] = _Scope()
-        started = target is None
-        if target is None:
-            # Rule 6: the first event is the header if its initiator is of a header kind.
-            header = event_id if event.initiator.kind in self._header_kinds else None
-            target = _Summary(new_id, event.scope, rule is _EXPLICIT_ID, header, at, horizon)
-            is_header = header is not None
-            state.sessions[new_id] = target
-            self._by_horizon[target] = None
-            if self._next_sweep is None:
-                self._next_sweep = horizon
-            thread_parent: str | None = None
-        else:
-            self._by_horizon.move_to_end(target)
-            target.last_input_at = at
-            target.horizon = horizon
-            is_header = False
-            # Rule 11: the thread parent is the linked event if it is in this session already.
-            parent_id = event.parent_id
-            if parent_id is not None and state.events.get(parent_id) is target:
-                thread_parent = parent_id
-            else:
-                thread_parent = target.header_id
-        target.event_ids.append(event_id)
-        state.events[event_id] = target
-        # Rule 5: every accepted event becomes its user key's latest (_rules.user_key, inlined).
-        user_id = event.user_id
-        key = user_id if user_id is not None else event.initiator.id
-        latest = state.latest.get(key)
-        if latest is None:
-            state.latest[key] = _Latest(at, target)
-            target.latest_keys.append(key)
-        else:
-            latest.at = at
-            if latest.session is not target:
-                latest.session = target
-                target.latest_keys.append(key)
-        # Rule 7: an event may end its session.
-        if event.ends_session:
-            target.ended_at = at
-            self._closed.add(target.id, target.scope)
-            closed = (*closed, target.report(_CLOSED, _ENDED))
         return _assignment(
             (
                 event,
-                target.id,
-                rule,
-                target.explicit,
-                started,
-                is_header,
-                False,
-                thread_parent,
-                closed,
+                *self._place(  # type: ignore[misc] # given the Event, it raises, never None
+                    event,
+                    event.id,
+                    event.at,
+                    event.scope,
+                    event.initiator,
+                    event.user_id,
+                    event.session_id,
+                    event.parent_id,
+                    event.ends_session,
+                ),
             )
         )
 
@@ -412,65 +373,157 @@ class Sessionizer:
                 results.append(error.at_index(index))
         return results
 
-    def _decide(  # noqa: PLR0912 - long: the precedence in one function, on feed's hot path
-        self, event: Event, state: _Scope | None
-    ) -> tuple[_Summary | None, GroupingRule, str]:
-        """The rules of ``_rules.PRECEDENCE``, in order: the session to join (``None`` to
-        start one), the rule that decided, and the new session's id (else ``""``).
+    def _place(  # noqa: PLR0912, PLR0915 - long: the rules' one implementation
+        self,
+        event: Event | None,
+        event_id: str,
+        at: datetime,
+        scope: str,
+        initiator: Participant,
+        user_id: str | None,
+        session_id: str | None,
+        parent_id: str | None,
+        ends_session: bool,
+    ) -> Placement | None:
+        """The field-level door: decide where an event with these fields goes, and record it.
 
-        Raises the refusal of rules 2, 3, 4 and 9. Changes nothing.
+        :meth:`feed` is this door given an Event's fields; a replay calls it with fields it
+        has validated as an :class:`~sessionkit.Event` would, without building one. The rules
+        of ``_rules.PRECEDENCE`` are tried in order (each step marked with its number in
+        ``docs/rules.md``), then the decision is applied in one pass. Returns an
+        :class:`~sessionkit.Assignment`'s fields after its event. A refusal (rules 2, 3, 4, 9,
+        or a horizon past what ``datetime`` holds) changes nothing and raises its error naming
+        ``event``; with ``event`` ``None`` it returns ``None`` instead, and the caller builds
+        the Event and feeds it to have the error that names it.
         """
-        at = event.at
+        state = self._scopes.get(scope)
         # Rule 1: a duplicate of a remembered event changes nothing (not even the time). Events
         # past their horizon at ``now`` are already forgotten, so only ``at`` needs checking.
         if state is not None:
-            seen = state.events.get(event.id)
+            seen = state.events.get(event_id)
             if seen is not None and at < seen.horizon:
-                return seen, _DUPLICATE, ""
+                return (seen.id, _DUPLICATE, seen.explicit, False, False, True, None, ())
         # Rule 2: time never goes back.
         now = self._now
         if now is not None and at < now:
+            if event is None:
+                return None
             raise OutOfOrderError(event, at, now)
+        try:
+            target, rule, new_id = self._target(
+                event, event_id, at, scope, initiator, user_id, session_id, parent_id, state
+            )
+        except _Refused:
+            return None
+        try:  # rules 7 and 10: the session goes idle, and its events are forgotten, at its horizon
+            horizon = at + self._idle_timeout  # _rules.horizon, inlined
+        except OverflowError:
+            if event is None:
+                return None
+            raise TimeOutOfRangeError(event, self._idle_timeout) from None
+        # From here on nothing can fail (rule 8): apply the decision, in one pass.
+        self._now = at
+        next_sweep = self._next_sweep
+        if next_sweep is not None and next_sweep <= at:
+            closed = self._sweep(at)
+            state = self._scopes.get(scope)  # the sweep may have dropped it
+        else:
+            closed = _NONE_CLOSED
+        if state is None:
+            state = self._scopes[scope] = _Scope()
+        started = target is None
+        if target is None:
+            # Rule 6: the first event is the header if its initiator is of a header kind.
+            header = event_id if initiator.kind in self._header_kinds else None
+            target = _Summary(new_id, scope, rule is _EXPLICIT_ID, header, at, horizon)
+            is_header = header is not None
+            state.sessions[new_id] = target
+            self._by_horizon[target] = None
+            if self._next_sweep is None:
+                self._next_sweep = horizon
+            thread_parent: str | None = None
+        else:
+            self._by_horizon.move_to_end(target)
+            target.last_input_at = at
+            target.horizon = horizon
+            is_header = False
+            # Rule 11: the thread parent is the linked event if it is in this session already.
+            if parent_id is not None and state.events.get(parent_id) is target:
+                thread_parent = parent_id
+            else:
+                thread_parent = target.header_id
+        target.event_ids.append(event_id)
+        state.events[event_id] = target
+        # Rule 5: every accepted event becomes its user key's latest (_rules.user_key, inlined).
+        key = user_id if user_id is not None else initiator.id
+        latest = state.latest.get(key)
+        if latest is None:
+            state.latest[key] = _Latest(at, target)
+            target.latest_keys.append(key)
+        else:
+            latest.at = at
+            if latest.session is not target:
+                latest.session = target
+                target.latest_keys.append(key)
+        # Rule 7: an event may end its session.
+        if ends_session:
+            target.ended_at = at
+            self._closed.add(target.id, scope)
+            closed = (*closed, target.report(_CLOSED, _ENDED))
+        return (target.id, rule, target.explicit, started, is_header, False, thread_parent, closed)
+
+    def _target(
+        self,
+        event: Event | None,
+        event_id: str,
+        at: datetime,
+        scope: str,
+        initiator: Participant,
+        user_id: str | None,
+        session_id: str | None,
+        parent_id: str | None,
+        state: _Scope | None,
+    ) -> tuple[_Summary | None, GroupingRule, str]:
+        """Rules 3, 4, 5 and 9, in order: the session to join (``None`` to start one), the rule
+        that decided, and the new session's id (else ``""``). Raises the refusals of rules 3, 4
+        and 9 (:class:`_Refused` without ``event``). Changes nothing."""
         sessions = state.sessions if state is not None else _NO_SESSIONS
         # Rule 3: an explicit session id names its session.
-        session_id = event.session_id
         if session_id is not None:
             named = sessions.get(session_id)
             if named is not None:
                 if not named.is_open_at(at):
-                    raise SessionClosedError(event, session_id, named.closed_at(), Rule.EXPLICIT_ID)
+                    raise _closed(event, session_id, named.closed_at(), Rule.EXPLICIT_ID)
                 return named, _EXPLICIT_ID, ""
-            if self._closed.is_closed(session_id, event.scope):
-                raise SessionClosedError(event, session_id, None, Rule.EXPLICIT_ID)
+            if self._closed.is_closed(session_id, scope):
+                raise _closed(event, session_id, None, Rule.EXPLICIT_ID)
             return None, _EXPLICIT_ID, session_id
         if state is not None:
             # Rule 4: a link to a remembered parent joins the parent's session.
-            parent_id = event.parent_id
             if parent_id is not None:
                 parent = state.events.get(parent_id)
                 if parent is not None and at < parent.horizon:
                     if parent.ended_at is not None:
-                        raise SessionClosedError(
-                            event, parent.id, parent.ended_at, Rule.PARENT_LINK
-                        )
+                        raise _closed(event, parent.id, parent.ended_at, Rule.PARENT_LINK)
                     return parent, _PARENT_LINK, ""
             # Rule 5: the same user key, within the join window, into an open session.
             # (_rules.user_key, in_join_window and is_open_at, inlined: this runs per event.)
-            user_id = event.user_id
-            latest = state.latest.get(user_id if user_id is not None else event.initiator.id)
+            latest = state.latest.get(user_id if user_id is not None else initiator.id)
             if latest is not None and at - latest.at <= self._join_window:
                 session = latest.session
                 if session.ended_at is None and at < session.horizon:
                     return session, _JOIN_WINDOW, ""
         # Rule 9: a new implicit session; its derived id must be neither closed nor taken.
-        new_id = derive_session_id(event.scope, event.id)
+        new_id = derive_session_id(scope, event_id)
         taken = sessions.get(new_id)
         if taken is not None:
             if not taken.is_open_at(at):
-                raise SessionClosedError(event, new_id, taken.closed_at(), Rule.SESSION_IDS)
+                raise _closed(event, new_id, taken.closed_at(), Rule.SESSION_IDS)
+            if event is None:
+                raise _Refused
             raise SessionIdConflictError(event, new_id)
-        if self._closed.is_closed(new_id, event.scope):
-            raise SessionClosedError(event, new_id, None, Rule.SESSION_IDS)
+        if self._closed.is_closed(new_id, scope):
+            raise _closed(event, new_id, None, Rule.SESSION_IDS)
         return None, _NEW_SESSION, new_id
 
     def advance(self, now: datetime) -> tuple[SessionSummary, ...]:

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from typing import cast
 
 import attrs
 
@@ -24,12 +25,15 @@ from sessionkit.cli._progress import Progress
 from sessionkit.cli._text import table
 from sessionkit.replay import (
     AssignmentWriter,
+    EventMapper,
     LogReader,
+    Placed,
     RejectedLine,
     RejectWriter,
     Replayed,
     ReplaySummary,
     SessionWriter,
+    replay_lean,
     replay_records,
 )
 from sessionkit.storage import ClosedIdFile, SQLiteStore, Tracker
@@ -197,10 +201,29 @@ def _long_lived_state() -> Iterator[None]:
 
 
 def _loop(replay: _Replay, options: argparse.Namespace) -> tuple[ReplaySummary, float]:
-    """Replay every line, writing each outcome where it goes; the summary and the seconds."""
+    """Replay every line, writing each outcome where it goes; the summary and the seconds.
+    Without a store, and with the reader's own mapper, the lean replay runs (the same
+    outcomes, built from each line's fields)."""
     summary = ReplaySummary()
     progress = Progress(replay.reader, sys.stderr, enabled=not options.quiet)
     started = time.perf_counter()
+    if replay.group is replay.sessionizer and isinstance(replay.reader.mapper, EventMapper):
+        _write_lean(replay, options, summary, progress)
+    else:
+        _write(replay, options, summary, progress)
+    elapsed = time.perf_counter() - started
+    progress.done()
+    if replay.sessions is not None:
+        for session in replay.sessionizer.open_sessions():
+            replay.sessions.write(session)
+    summary.lines_read = replay.reader.lines_read
+    return summary, elapsed
+
+
+def _write(
+    replay: _Replay, options: argparse.Namespace, summary: ReplaySummary, progress: Progress
+) -> None:
+    """Replay with :func:`replay_records`, writing each outcome where it goes."""
     outcomes = replay_records(
         replay.reader, replay.group, max_lateness=options.max_lateness, batch_size=replay.batch
     )
@@ -217,13 +240,37 @@ def _loop(replay: _Replay, options: argparse.Namespace) -> tuple[ReplaySummary, 
         if replay.sessions is not None:
             for closed in outcome.assignment.closed:
                 replay.sessions.write(closed)
-    elapsed = time.perf_counter() - started
-    progress.done()
-    if replay.sessions is not None:
-        for session in replay.sessionizer.open_sessions():
-            replay.sessions.write(session)
-    summary.lines_read = replay.reader.lines_read
-    return summary, elapsed
+
+
+def _write_lean(
+    replay: _Replay, options: argparse.Namespace, summary: ReplaySummary, progress: Progress
+) -> None:
+    """Replay with the lean replay (:func:`replay_lean`): what :func:`_write` does."""
+    outcomes = replay_lean(
+        replay.reader.lean_records(), replay.sessionizer, max_lateness=options.max_lateness
+    )
+    assignments = replay.assignments.write_fields if replay.assignments is not None else None
+    sessions, rejects = replay.sessions, replay.rejects
+    accepted = summary.add_accepted
+    for count, outcome in enumerate(outcomes, 1):
+        if not count % Progress.EVERY:
+            progress.tick(count)
+        if type(outcome) is not tuple:  # a duplicate, an output set, a rejected line
+            summary.add(outcome)  # type: ignore[arg-type]
+            if rejects is not None and type(outcome) is RejectedLine:
+                rejects.write(outcome)
+            continue
+        source, line, event_id, scope, placed = cast("Placed", outcome)
+        session_id, rule, explicit, started, header, _, thread_parent, closed = placed
+        accepted(started, explicit, header)
+        if assignments is not None:
+            assignments(
+                event_id, scope, session_id, rule.value, started, header, thread_parent,
+                source, line,
+            )  # fmt: skip
+        if sessions is not None:
+            for summary_of_closed in closed:
+                sessions.write(summary_of_closed)
 
 
 def _on_spark(options: argparse.Namespace) -> tuple[ReplaySummary, float]:

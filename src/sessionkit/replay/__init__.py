@@ -23,14 +23,24 @@ from sessionkit.replay._compare import (
     compare_rules,
 )
 from sessionkit.replay._durations import format_duration, parse_duration
-from sessionkit.replay._layout import EVENT_TYPES, KIND_NAMES, EventMapper, LogLayout, RecordMapper
+from sessionkit.replay._layout import (
+    EVENT_TYPES,
+    KIND_NAMES,
+    EventFields,
+    EventMapper,
+    LogLayout,
+    RecordMapper,
+)
+from sessionkit.replay._lean import Placed, replay_lean
 from sessionkit.replay._outputs import AssignmentWriter, RejectWriter, SessionWriter
 from sessionkit.replay._presets import PRESETS, Preset
 from sessionkit.replay._readers import (
     FORMATS,
     MAX_DEPTH,
     MAX_LINE_BYTES,
+    LeanRecord,
     LogEvent,
+    LogFields,
     LogOutput,
     LogReader,
     RejectedLine,
@@ -52,14 +62,18 @@ __all__ = [
     "PRESETS",
     "AssignmentWriter",
     "EpochUnit",
+    "EventFields",
     "EventMapper",
     "Grouper",
+    "LeanRecord",
     "LogEvent",
+    "LogFields",
     "LogLayout",
     "LogOutput",
     "LogReader",
     "OutputFollowUp",
     "OutputSet",
+    "Placed",
     "Preset",
     "RecordMapper",
     "RejectWriter",
@@ -79,5 +93,6 @@ __all__ = [
     "load_zone",
     "parse_duration",
     "raw_text",
+    "replay_lean",
     "replay_records",
 ]

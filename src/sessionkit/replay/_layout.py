@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -46,6 +47,34 @@ EVENT_TYPES: Mapping[str, tuple[ParticipantKind, ParticipantKind]] = {
     }.items()
     for target in targets
 }
+
+#: An Event's fields in the order of its attributes, as :meth:`EventMapper.fields` gives them:
+#: id, at, initiator, target, user id, session id, parent id, scope, ends_session, input,
+#: output, metadata.
+EventFields = tuple[
+    str,
+    datetime,
+    Participant,
+    "Participant | None",
+    "str | None",
+    "str | None",
+    "str | None",
+    str,
+    bool,
+    "str | None",
+    "str | None",
+    "Mapping[str, Any]",
+]
+
+
+def event_of(fields: EventFields) -> Event:
+    """The Event of :data:`EventFields`."""
+    return Event(
+        id=fields[0], at=fields[1], initiator=fields[2], target=fields[3], user_id=fields[4],
+        session_id=fields[5], parent_id=fields[6], scope=fields[7], ends_session=fields[8],
+        input=fields[9], output=fields[10], metadata=fields[11],
+    )  # fmt: skip
+
 
 #: What a mapping function of your own looks like: (record, source name, line number) -> Event,
 #: or an :class:`OutputFollowUp` for an output sent after its event. It may raise
@@ -158,12 +187,15 @@ def _dig(record: dict[str, Any], parts: tuple[str, ...]) -> Any:
     """The value at a dotted path in nested objects, or ``None``. Where a key itself holds
     dots (OpenTelemetry attribute names: ``attributes.gen_ai.operation.name``), the rest of the
     path is tried as one key."""
-    value: Any = record
-    for index, part in enumerate(parts):
+    value = record.get(parts[0])
+    if value is None:
+        return record.get(".".join(parts))
+    last = len(parts) - 1
+    for index in range(1, last + 1):
         if type(value) is not dict:
             return None
-        found = value.get(part)
-        if found is None and index < len(parts) - 1:
+        found = value.get(parts[index])
+        if found is None and index < last:
             return value.get(".".join(parts[index:]))
         value = found
     return value
@@ -269,11 +301,21 @@ class EventMapper:
         self._scopes = tuple(_path(name) for name in layout.scope)
         self._times = tuple(_path(name) for name in layout.time)
         self._participants: dict[tuple[ParticipantKind, str], Participant] = {}
-        # Initiator objects already seen, by their raw (type, name), and event types by name.
-        self._initiators: dict[tuple[object, object], Participant] = {}
+        # Senders and targets already seen, by event type and the initiator's kind and name;
+        # event types by name.
+        self._senders: dict[tuple[object, str, str], tuple[Participant, Participant | None]] = {}
         self._types: dict[str, tuple[tuple[ParticipantKind, ParticipantKind], Participant]] = {}
 
     def __call__(self, record: dict[str, Any], source: str, line: int) -> Event | OutputFollowUp:
+        fields = self.fields(record, source, line)
+        return fields if type(fields) is OutputFollowUp else event_of(fields)  # type: ignore[arg-type]
+
+    def fields(
+        self, record: dict[str, Any], source: str, line: int
+    ) -> EventFields | OutputFollowUp:
+        """The fields of the record's Event, in :data:`EventFields` order, each a value the
+        Event accepts (the metadata not yet frozen); or the output sent alone. Raises what
+        calling the mapper raises. A replay reads these to build no Event per line."""
         # The hot path of a replay: fields are read with dict.get where the name has no dot.
         get = record.get
         values = list(map(get, self._keys))
@@ -306,19 +348,19 @@ class EventMapper:
             parent_id = _id(parent_id, layout.parent_id)
         sender, target = self._who(initiator, event_type, user_id)
         ends, text_in, text_out, metadata = values[6:]
-        return Event(
-            id=event_id,
-            at=at,
-            initiator=sender,
-            target=target,
-            user_id=user_id,
-            session_id=session_id,
-            parent_id=parent_id,
-            scope=self._scope(record) if self._scopes else "",
-            ends_session=False if ends is None else _flag(ends, layout.session_end),
-            input=text_in if text_in is None or type(text_in) is str else _text(text_in),
-            output=text_out if text_out is None or type(text_out) is str else _text(text_out),
-            metadata=metadata
+        return (
+            event_id,
+            at,
+            sender,
+            target,
+            user_id,
+            session_id,
+            parent_id,
+            self._scope(record) if self._scopes else "",
+            False if ends is None else _flag(ends, layout.session_end),
+            text_in if text_in is None or type(text_in) is str else _text(text_in),
+            text_out if text_out is None or type(text_out) is str else _text(text_out),
+            metadata
             if type(metadata) is dict
             else (_NO_METADATA if metadata is None else self._metadata(metadata)),
         )
@@ -362,7 +404,28 @@ class EventMapper:
     def _who(
         self, initiator: object, event_type: object, user_id: str | None
     ) -> tuple[Participant, Participant | None]:
-        """The initiator and target, from the initiator object and the event type."""
+        """The initiator and target, from the initiator object and the event type; cached
+        when the object's kind and name are strings (then they alone say who sent it)."""
+        if type(initiator) is dict:
+            kind, name = initiator.get("type"), initiator.get("name")
+            if (
+                type(kind) is str
+                and type(name) is str
+                and name
+                and (event_type is None or type(event_type) is str)
+            ):
+                key = (event_type, kind, name)
+                found = self._senders.get(key)
+                if found is None:
+                    found = self._sender_and_target(initiator, event_type, user_id)
+                    if len(self._senders) < self.CACHE_LIMIT:
+                        self._senders[key] = found
+                return found
+        return self._sender_and_target(initiator, event_type, user_id)
+
+    def _sender_and_target(
+        self, initiator: object, event_type: object, user_id: str | None
+    ) -> tuple[Participant, Participant | None]:
         if event_type is None:
             kinds = target = None
         else:
@@ -370,17 +433,7 @@ class EventMapper:
             if found is None:
                 found = self._event_type(event_type)
             kinds, target = found
-        if type(initiator) is not dict:
-            return self._initiator_of(initiator, kinds, user_id), target
-        # Cached only when both are strings: then the object alone says who it is.
-        who = (initiator.get("type"), initiator.get("name"))
-        sender = self._initiators.get(who) if type(who[0]) is type(who[1]) is str else None
-        if sender is None:
-            sender = self._initiator_of(initiator, kinds, user_id)
-            cacheable = type(who[0]) is str and type(who[1]) is str
-            if cacheable and len(self._initiators) < self.CACHE_LIMIT:
-                self._initiators[who] = sender
-        return sender, target
+        return self._initiator_of(initiator, kinds, user_id), target
 
     def _scope(self, record: dict[str, Any]) -> str:
         """The first scope field that holds a non-empty id, else the default scope."""

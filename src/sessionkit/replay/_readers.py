@@ -15,15 +15,15 @@ import lzma
 import os
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import suppress
 from functools import partial
 from typing import Any, BinaryIO, NamedTuple
 
 import attrs
 
 from sessionkit import Event, InvalidEventError, LogLineError
+from sessionkit.replay._compiled import FieldsOf, compile_fields
 from sessionkit.replay._documents import array_elements, looks_like, otlp_requests, spans_of
-from sessionkit.replay._layout import EventMapper, LogLayout, RecordMapper
+from sessionkit.replay._layout import EventFields, EventMapper, LogLayout, RecordMapper, event_of
 from sessionkit.replay._repeats import OutputFollowUp
 from sessionkit.replay._sources import STDIN, LogFile, is_csv, open_log
 from sessionkit.replay._timestamps import TimestampParser
@@ -116,6 +116,24 @@ class RejectedLine:
 LogRecord = LogEvent | LogOutput | RejectedLine
 
 
+class LogFields(NamedTuple):
+    """An event read from a log as its fields (:data:`EventFields`), not yet an Event: what
+    :meth:`LogReader.lean_records` gives instead of a :class:`LogEvent`."""
+
+    source: str
+    line: int
+    fields: EventFields
+    raw: bytes | str
+
+    def event(self) -> Event:
+        """The Event these fields make (what the reader's mapper returns for the line)."""
+        return event_of(self.fields)
+
+
+#: What :meth:`LogReader.lean_records` yields for each line.
+LeanRecord = LogFields | LogOutput | RejectedLine
+
+
 def raw_text(raw: bytes | str) -> str:
     """A line as text, without its line ending; undecodable bytes kept as lone surrogates."""
     text = raw if isinstance(raw, str) else raw.decode("utf-8", "surrogateescape")
@@ -175,6 +193,8 @@ class LogReader:
         if fast and self._fast is None:
             raise ValueError("fast=True needs msgspec: pip install 'sessionkit[fast]'")
         self.lines_read = 0
+        self._lean = False
+        self._compiled: FieldsOf | None = None
         sizes = [LogFile.size(path) for path in self.paths]
         self.bytes_total: int | None = None if None in sizes else sum(s or 0 for s in sizes)
         self._done_bytes = 0
@@ -187,6 +207,17 @@ class LogReader:
         return self._done_bytes + (current or 0)
 
     def __iter__(self) -> Iterator[LogRecord]:
+        return self._records(lean=False)  # type: ignore[return-value]
+
+    def lean_records(self) -> Iterator[LeanRecord]:
+        """The records as :meth:`__iter__` gives them, but an event's as a :class:`LogFields`
+        (its fields, no Event): what a lean replay reads. Needs an :class:`EventMapper`."""
+        if not isinstance(self.mapper, EventMapper):
+            raise TypeError("lean records need the reader's own EventMapper, not a function")
+        return self._records(lean=True)  # type: ignore[return-value]
+
+    def _records(self, *, lean: bool) -> Iterator[LeanRecord | LogRecord]:
+        self._lean = lean
         for path in self.paths:
             named = self._stdin_name if os.fspath(path) == STDIN and self._stdin_name else path
             with open_log(path, self._stdin, self._stdin_name) as log:
@@ -205,10 +236,11 @@ class LogReader:
                 self._done_bytes += log.position() or 0
                 self._current = None
 
-    def _jsonl(self, log: LogFile) -> Iterator[LogRecord]:  # long: the hot path
-        source, mapper, loads, limit = log.name, self.mapper, json.loads, self.max_line_bytes
-        fast = self._fast
-        depth_floor = 2 * self.max_depth
+    def _jsonl(self, log: LogFile) -> Iterator[LeanRecord | LogRecord]:  # long: the hot path
+        source, loads, limit = log.name, json.loads, self.max_line_bytes
+        mapper, wrap = self._mapping()
+        fast, max_depth = self._fast, self.max_depth
+        depth_floor = 2 * max_depth
         number = 0
         try:
             # readline(limit) called from C: a line is never read longer than the limit.
@@ -220,13 +252,15 @@ class LogReader:
                         yield self._too_long(source, number, length)
                         continue
                 raw = line[3:] if number == 1 and line.startswith(_BOM) else line
-                if not raw.strip():
+                if not raw or raw.isspace():  # a blank line (ASCII whitespace, as strip())
                     continue
                 self.lines_read += 1
                 record = _UNREAD
                 if fast is not None:
-                    with suppress(Exception):  # what msgspec refuses, json reads and says why
+                    try:  # noqa: SIM105 - suppress() would cost a context manager a line
                         record = fast(raw)
+                    except Exception:  # what msgspec refuses, json reads and says why
+                        pass
                 if record is _UNREAD:
                     try:
                         record = loads(raw.decode())  # text: json would sniff the encoding
@@ -235,8 +269,8 @@ class LogReader:
                         continue
                 if type(record) is not dict or (
                     len(raw) > depth_floor  # a shorter line cannot nest that deep
-                    and raw.count(b"{") + raw.count(b"[") > self.max_depth
-                    and _depth(record) > self.max_depth
+                    and raw.count(b"{") + raw.count(b"[") > max_depth
+                    and _depth(record) > max_depth
                 ):
                     yield self._not_a_record(source, number, raw, record)
                     continue
@@ -248,7 +282,7 @@ class LogReader:
                 if type(event) is OutputFollowUp:
                     yield LogOutput(source, number, event, raw)
                     continue
-                yield LogEvent(source, number, event, raw)  # type: ignore[arg-type]
+                yield wrap(source, number, event, raw)
         except _BROKEN_STREAM as error:
             yield self._unreadable(source, number + 1, error)
 
@@ -264,7 +298,7 @@ class LogReader:
         head = peek(256)[:256] if peek is not None else b""
         return looks_like(os.fspath(named), head) or "jsonl"
 
-    def _document(self, log: LogFile, log_format: str) -> Iterator[LogRecord]:
+    def _document(self, log: LogFile, log_format: str) -> Iterator[LeanRecord | LogRecord]:
         """The records of a whole JSON document, numbered in order (read whole)."""
         source = log.name
         try:
@@ -336,17 +370,28 @@ class LogReader:
             raw,
         )
 
+    def _mapping(self) -> tuple[Callable[[dict[str, Any], str, int], Any], type[Any]]:
+        """What maps a record, and the record type its event goes in: the Event and a
+        :class:`LogEvent`, or (lean) its fields and a :class:`LogFields`."""
+        if self._lean:
+            assert isinstance(self.mapper, EventMapper)
+            if self._compiled is None:
+                self._compiled = compile_fields(self.mapper)
+            return self._compiled, LogFields
+        return self.mapper, LogEvent
+
     def _mapped(
         self, source: str, number: int, record: dict[str, Any], raw: bytes | str
-    ) -> LogRecord:
+    ) -> LeanRecord | LogRecord:
         """The record's event, or its rejection (a CSV record's; JSON Lines inline this)."""
+        mapper, wrap = self._mapping()
         try:
-            event = self.mapper(record, source, number)
+            event = mapper(record, source, number)
         except Exception as error:  # no failure of a mapper escapes a line
             return self._unmapped(source, number, raw, error)
         if type(event) is OutputFollowUp:
             return LogOutput(source, number, event, raw)
-        return LogEvent(source, number, event, raw)  # type: ignore[arg-type]
+        return wrap(source, number, event, raw)  # type: ignore[no-any-return]
 
     def _unmapped(
         self, source: str, number: int, raw: bytes | str, error: Exception
@@ -366,7 +411,7 @@ class LogReader:
             source, line, "unreadable", f"the rest of the file cannot be read: {error}", ""
         )
 
-    def _csv(self, log: LogFile) -> Iterator[LogRecord]:
+    def _csv(self, log: LogFile) -> Iterator[LeanRecord | LogRecord]:
         source = log.name
         lines = _DecodedLines(log.lines)
         reader = csv.reader(lines)
@@ -404,7 +449,7 @@ class LogReader:
         columns: list[tuple[str, ...]],
         raw: str,
         lines: _DecodedLines,
-    ) -> LogRecord:
+    ) -> LeanRecord | LogRecord:
         """One CSV record's outcome; ``span`` is its first and last line."""
         start, end = span
         if lines.undecodable(start, end):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
-from sessionkit import ConflictingDuplicateError, Event, UnknownEventError
+from sessionkit import ConflictingDuplicateError, Event, Participant, UnknownEventError
 
 __all__ = ["OutputFollowUp", "Repeats"]
 
@@ -53,11 +53,27 @@ _MASK = (1 << _BITS) - 1
 
 def fingerprint(event: Event) -> Fingerprint:
     """An event's :data:`Fingerprint`. Hashes are compared within one process only."""
-    initiator, target, text_in, text_out = event.initiator, event.target, event.input, event.output
+    return fingerprint_of(
+        event.initiator, event.target, event.user_id, event.session_id, event.parent_id,
+        event.ends_session, event.input, event.output,
+    )  # fmt: skip
+
+
+def fingerprint_of(
+    initiator: Participant,
+    target: Participant | None,
+    user_id: str | None,
+    session_id: str | None,
+    parent_id: str | None,
+    ends_session: bool,
+    text_in: str | None,
+    text_out: str | None,
+) -> Fingerprint:
+    """The :data:`Fingerprint` of an event with these fields."""
     who = (
         initiator.id, id(initiator.kind), None if target is None else target.id,
-        None if target is None else id(target.kind), event.user_id, event.session_id,
-        event.parent_id, event.ends_session,
+        None if target is None else id(target.kind), user_id, session_id, parent_id,
+        ends_session,
     )  # fmt: skip
     what = 0 if text_in is None else (hash(text_in) | 1) & _MASK
     out = 0 if text_out is None else (hash(text_out) | 1) & _MASK
@@ -119,10 +135,14 @@ class Repeats:
 
     def remember(self, event: Event) -> None:
         """Keep the fingerprint of an accepted event."""
-        ids = self._kept.get(event.scope)
+        self.keep(event.scope, event.id, fingerprint(event))
+
+    def keep(self, scope: str, event_id: str, kept: Fingerprint) -> None:
+        """Keep the fingerprint of an accepted event, given its scope and id."""
+        ids = self._kept.get(scope)
         if ids is None:
-            ids = self._kept[event.scope] = {}
-        ids[event.id] = fingerprint(event)
+            ids = self._kept[scope] = {}
+        ids[event_id] = kept
         self._count += 1
         if self._count > self._limit:
             self._drop_forgotten()

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from sessionkit import Assignment, Event, RefusedEventError, Sessionizer, UnknownEventError
 from sessionkit.replay._durations import format_duration
-from sessionkit.replay._readers import LogEvent, LogOutput, LogRecord, RejectedLine, raw_text
+from sessionkit.replay._readers import (
+    LeanRecord,
+    LogEvent,
+    LogFields,
+    LogOutput,
+    LogRecord,
+    RejectedLine,
+    raw_text,
+)
 from sessionkit.replay._reorder import ReorderBuffer
-from sessionkit.replay._repeats import OutputFollowUp, Repeats
+from sessionkit.replay._repeats import Repeats
 from sessionkit.storage import Tracker
 
 __all__ = ["Grouper", "OutputSet", "Replayed", "in_time_order", "late_line", "replay_records"]
@@ -129,54 +137,62 @@ def _output_set(record: LogOutput, repeats: Repeats | None) -> OutputSet | Rejec
 
 
 def late_line(
-    record: LogEvent | LogOutput, newest: datetime, max_lateness: timedelta
+    record: LogEvent | LogOutput | LogFields, newest: datetime, max_lateness: timedelta
 ) -> RejectedLine:
     """The rejection of an event (or an output sent alone) more than ``max_lateness`` behind
     ``newest``, the newest time seen before it (reason ``late``).
 
     .. versionadded:: 0.3.0
     """
-    item = _timed(record)
-    at = item.at
+    event_id, at = _timed(record)
     return RejectedLine(
         record.source,
         record.line,
         "late",
-        f"event {item.id!r} at {at.isoformat()} is "
+        f"event {event_id!r} at {at.isoformat()} is "
         f"{format_duration(newest - at)} behind the newest event seen, "
         f"more than the maximum lateness of {format_duration(max_lateness)}",
         raw_text(record.raw),
     )
 
 
-def _timed(record: LogEvent | LogOutput) -> Event | OutputFollowUp:
-    """What a record puts in time order: its event, or the output sent alone."""
-    return record.event if isinstance(record, LogEvent) else record.output
+def _timed(record: LogEvent | LogOutput | LogFields) -> tuple[str, datetime]:
+    """The id and time of what a record puts in time order: its event (read or as fields),
+    or the output sent alone."""
+    if type(record) is LogEvent:
+        return record.event.id, record.event.at
+    if type(record) is LogFields:
+        return record.fields[0], record.fields[1]
+    output = record.output  # type: ignore[union-attr]
+    return output.id, output.at
 
 
-def in_time_order(records: Iterable[LogRecord], max_lateness: timedelta) -> Iterator[LogRecord]:
+_R = TypeVar("_R", LogRecord, LeanRecord)
+
+
+def in_time_order(records: Iterable[_R], max_lateness: timedelta) -> Iterator[_R]:
     """The records with events in time order; events too late to reorder become rejections."""
     if not max_lateness:  # strict order, the common case: nothing is ever held
         newest = None
         for record in records:
             kind = type(record)
-            if kind is LogEvent or kind is LogOutput:
-                at = record.event.at if kind is LogEvent else _timed(record).at  # type: ignore[union-attr, arg-type]
+            if kind is not RejectedLine:
+                at = record.event.at if kind is LogEvent else _timed(record)[1]  # type: ignore[union-attr, arg-type]
                 if newest is not None and at < newest:
                     yield late_line(record, newest, max_lateness)  # type: ignore[arg-type]
                     continue
                 newest = at
             yield record
         return
-    buffer: ReorderBuffer[LogEvent | LogOutput] = ReorderBuffer(max_lateness)
+    buffer: ReorderBuffer[_R] = ReorderBuffer(max_lateness)
     for record in records:
-        if type(record) is not LogEvent and type(record) is not LogOutput:
+        if type(record) is RejectedLine:
             yield record
             continue
-        at = _timed(record).at
+        at = _timed(record)[1]  # type: ignore[arg-type]
         if not buffer.accepts(at):
             assert buffer.newest is not None
-            yield late_line(record, buffer.newest, max_lateness)
+            yield late_line(record, buffer.newest, max_lateness)  # type: ignore[arg-type]
             continue
         yield from buffer.push(at, record)
     yield from buffer.flush()

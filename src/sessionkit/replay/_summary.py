@@ -41,17 +41,24 @@ class ReplaySummary:
             assignment = outcome.assignment
             if assignment.duplicate:
                 self.duplicates += 1
-                return
-            self.accepted += 1
-            if assignment.started:
-                if assignment.explicit:
-                    self.explicit_sessions += 1
-                else:
-                    self.implicit_sessions += 1
-                if not assignment.header:
-                    self.headerless_sessions += 1
+            else:
+                self.add_accepted(assignment.started, assignment.explicit, assignment.header)
         else:
             self.rejected_by_reason[outcome.reason] += 1  # type: ignore[union-attr]
+
+    def add_accepted(self, started: bool, explicit: bool, header: bool) -> None:
+        """Count one accepted event, from its :class:`~sessionkit.Assignment`'s flags.
+
+        .. versionadded:: 0.3.0
+        """
+        self.accepted += 1
+        if started:
+            if explicit:
+                self.explicit_sessions += 1
+            else:
+                self.implicit_sessions += 1
+            if not header:
+                self.headerless_sessions += 1
 
     @property
     def rejected(self) -> int:
