@@ -472,7 +472,7 @@ class Sessionizer:
             closed = (*closed, target.report(_CLOSED, _ENDED))
         return (target.id, rule, target.explicit, started, is_header, False, thread_parent, closed)
 
-    def _target(  # noqa: PLR0912, PLR0913 - the fields the rules read, the rules in order
+    def _target(  # noqa: PLR0912 - the fields the rules read, the rules in order
         self,
         event: Event | None,
         event_id: str,
