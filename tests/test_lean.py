@@ -1,0 +1,370 @@
+"""The lean replay gives what the replay of Events gives: the Sessionizer's field-level door
+decides as ``feed`` does, a layout's compiled reading maps as its mapper does, and
+``replay_lean`` yields ``replay_records``'s outcomes — on the example log, synthetic logs,
+hostile lines, repeats, outputs sent alone and late lines."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Iterator
+from datetime import timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sessionkit import Assignment, LogLineError, RefusedEventError, Rules, Sessionizer
+from sessionkit.cli import main
+from sessionkit.replay import (
+    EventMapper,
+    LogLayout,
+    LogReader,
+    Replayed,
+    TimestampParser,
+    replay_lean,
+    replay_records,
+)
+from sessionkit.replay._compiled import compile_fields
+from sessionkit.testing.synth import generate
+
+from .strategies import rules_strategy, streams
+from .test_repeats import line as prompt
+from .test_repeats import output_line
+from .test_replay import mutated
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "agent-log.jsonl"
+
+
+# -- the door -------------------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_the_field_level_door_decides_as_feed(data: st.DataObject) -> None:
+    """Event by event the same placement (or both refuse), and the same state at the end."""
+    rules = data.draw(rules_strategy)
+    events = data.draw(streams(rules, max_size=40))
+    by_event, by_fields = Sessionizer(rules), Sessionizer(rules)
+    for event in events:
+        try:
+            want: tuple[object, ...] | None = tuple(by_event.feed(event))[1:]
+        except RefusedEventError:
+            want = None
+        got = by_fields._place(
+            None, event.id, event.at, event.scope, event.initiator, event.user_id,
+            event.session_id, event.parent_id, event.ends_session,
+        )  # fmt: skip
+        assert got == want
+    assert by_fields.snapshot() == by_event.snapshot()
+
+
+# -- the compiled reading -------------------------------------------------------------------------
+
+LAYOUTS = [
+    LogLayout(),
+    LogLayout().with_fields({"user_id": "metadata.user_id,user", "session_id": "sid,session_id"}),
+    LogLayout().with_fields({"user_id": "metadata.who.id", "event_id": "id"}),
+    LogLayout(scope=(), follow_ups=False),
+    LogLayout().with_fields({"input": "", "session_end": "end"}),
+    LogLayout.preset("langsmith"),
+    LogLayout.preset("langfuse"),
+]
+
+#: Values a field may hold: the usual ones, and every kind of odd one.
+ODD = [None, "", 0, 7, 1.5, True, False, [], {}, ["x"], {"a": 1}]
+VALUES: dict[str, list[Any]] = {
+    "event_id": ["q1", "q2", *ODD],
+    "id": ["q1", *ODD],
+    "timestamp": [
+        "2026-03-02T09:00:00Z",
+        "2026-03-02T11:00:00+02:00",
+        "2026-03-02 09:00",
+        "x",
+        *ODD,
+    ],
+    "created_at": ["2026-03-02T09:00:01Z", None],
+    "start_time": ["2026-03-02T09:00:00", "2026-03-02T09:00:00.5Z", 1772442000, None],
+    "startTime": ["2026-03-02T09:00:00Z", None],
+    "event_type": ["user_agent", "agent_llm.plan", "agent_", "nope", *ODD],
+    "initiator": [
+        {"type": "user", "name": "alice"},
+        {"type": "agent", "name": "bot"},
+        {"type": "user", "name": ""},
+        {"type": "user"},
+        {"type": "robot", "name": "r"},
+        {"type": 1, "name": "r"},
+        {"name": "n"},
+        *ODD,
+    ],
+    "metadata": [
+        {"user_id": "alice"},
+        {"user_id": "bob"},
+        {"user_id": 5},
+        {"who": {"id": "w"}},
+        *ODD,
+    ],
+    "user": ["carol", *ODD],
+    "metadata.user_id": ["dotted", None],
+    "session_id": ["s1", *ODD],
+    "sid": ["s2", None],
+    "parent_event_id": ["q1", *ODD],
+    "session_end": [True, "yes", "maybe", *ODD],
+    "end": [True, None],
+    "input": ["hi", {"text": "hi"}, *ODD],
+    "output": ["hello", ["a"], *ODD],
+    "profile_id": ["acme", "", 3, *ODD],
+    "use_case_id": ["support", None],
+    "run_type": ["llm", "chain", "tool", "nope", None],
+    "name": ["step", None],
+    "parent_run_id": ["q1", None],
+    "type": ["GENERATION", "SPAN", None],
+}
+
+
+def usually(key: str) -> st.SearchStrategy[Any]:
+    """A value of ``key``: its first (usual) one three times in four, else any."""
+    values = VALUES[key]
+    return st.sampled_from([values[0]] * 3 * len(values) + values)
+
+
+#: Records of any of the keys above; those most layouts read are there more often than not.
+_READ_MOST = ("event_id", "timestamp", "event_type", "initiator")
+records = st.fixed_dictionaries(
+    {key: usually(key) for key in _READ_MOST},
+    optional={key: usually(key) for key in VALUES if key not in _READ_MOST},
+)
+
+
+def mapped(fields_of: Any, record: dict[str, Any]) -> object:
+    """What mapping a record gives: its fields, or the error it raises."""
+    try:
+        return fields_of(record, "log", 3)
+    except LogLineError as error:
+        return ("error", error.reason, str(error))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(LAYOUTS), records)
+def test_the_compiled_reading_maps_as_the_mapper(layout: LogLayout, record: dict[str, Any]) -> None:
+    mapper = EventMapper(layout, TimestampParser(assume_tz=timezone.utc))
+    assert mapped(compile_fields(mapper), record) == mapped(mapper.fields, record)
+
+
+USUAL = {
+    "event_id": "q1",
+    "timestamp": "2026-03-02T09:00:00Z",
+    "event_type": "user_agent",
+    "initiator": {"type": "user", "name": "alice"},
+    "metadata": {"user_id": "alice"},
+}
+
+#: Records at the edge of what the compiled code maps itself.
+EDGES = [
+    USUAL,
+    {**USUAL, "profile_id": "", "use_case_id": "support"},
+    {**USUAL, "profile_id": 7},
+    {**USUAL, "metadata": {"user_id": ""}},
+    {**USUAL, "metadata": {"user_id": 5}},
+    {**USUAL, "metadata": None, "metadata.user_id": "dotted"},
+    {**USUAL, "metadata": "text", "metadata.user_id": "dotted"},
+    {**USUAL, "session_id": ""},
+    {**USUAL, "session_id": 3},
+    {**USUAL, "parent_event_id": ""},
+    {**USUAL, "event_id": ""},
+    {**USUAL, "event_id": 12},
+    {**USUAL, "timestamp": None, "created_at": "2026-03-02T09:00:01Z"},
+    {**USUAL, "timestamp": 1772442000},
+    {**USUAL, "input": None, "output": "late"},
+    {**USUAL, "input": None, "output": "late", "event_type": None, "initiator": None},
+    {**USUAL, "initiator": {"type": "user", "name": ""}},
+    {**USUAL, "session_end": "yes", "input": {"a": 1}, "output": [1]},
+    {**USUAL, "user": "carol", "sid": "s2"},
+]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("record", EDGES)
+def test_records_at_the_edge_map_as_the_mapper(layout: LogLayout, record: dict[str, Any]) -> None:
+    mapper = EventMapper(layout, TimestampParser(assume_tz=timezone.utc))
+    assert mapped(compile_fields(mapper), record) == mapped(mapper.fields, record)
+
+
+def test_the_compiled_reading_takes_the_usual_record_itself() -> None:
+    """The usual record is mapped by the compiled code, not handed to the mapper."""
+    mapper = EventMapper()
+    calls: list[object] = []
+    mapper.fields = lambda *args: calls.append(args)  # type: ignore[method-assign, assignment]
+    compiled = compile_fields(mapper)
+    record = dict(USUAL)
+    assert compiled(record, "log", 1) == EventMapper().fields(record, "log", 1)
+    assert calls == []
+    compiled({**record, "event_id": 5}, "log", 2)
+    assert len(calls) == 1
+
+
+def test_an_initiator_built_from_two_fields_is_not_compiled() -> None:
+    mapper = EventMapper(LogLayout(initiator_type="role", initiator_name="who"))
+    assert compile_fields(mapper) == mapper.fields
+
+
+def test_an_empty_initiator_name_is_not_taken_from_another_event() -> None:
+    """A user initiator without a name is named by the event's user id, each time (not by
+    the first such event's, through a cache)."""
+    mapper = EventMapper()
+    for user in ("alice", "bob"):
+        record = json.loads(prompt("q", 0, metadata={"user_id": user}))
+        record["initiator"] = {"type": "user", "name": ""}
+        event = mapper(record, "log", 1)
+        assert event.initiator.id == user  # type: ignore[union-attr]
+
+
+# -- the replay -----------------------------------------------------------------------------------
+
+
+def normal(outcomes: Iterable[object]) -> Iterator[object]:
+    """Outcomes made comparable: an accepted or duplicate event as its line, id, scope and
+    placement, whether it came as a Placed tuple or a Replayed."""
+    for outcome in outcomes:
+        if isinstance(outcome, Replayed):
+            a: Assignment = outcome.assignment
+            yield (outcome.source, outcome.line, a.event.id, a.event.scope, tuple(a)[1:])
+        elif type(outcome) is tuple:
+            source, line, event_id, scope, placed = outcome
+            yield (source, line, event_id, scope, tuple(placed))
+        else:
+            yield outcome
+
+
+def both(data: bytes, lateness: float = 0, rules: Rules | None = None) -> tuple[list[object], ...]:
+    """The outcomes of both replays of ``data``, with lines read and the grouping's state."""
+    results = []
+    for lean in (True, False):
+        reader = LogReader(["-"], stdin=io.BytesIO(data), stdin_name="log")
+        sessionizer = Sessionizer(rules)
+        max_lateness = timedelta(seconds=lateness)
+        outcomes = (
+            replay_lean(reader.lean_records(), sessionizer, max_lateness=max_lateness)
+            if lean
+            else replay_records(reader, sessionizer, max_lateness=max_lateness, batch_size=1)
+        )
+        got = list(normal(outcomes))
+        results.append([*got, reader.lines_read, sessionizer.snapshot()])
+    return tuple(results)
+
+
+def test_the_example_log_replays_the_same() -> None:
+    lean, full = both(EXAMPLE.read_bytes())
+    assert lean == full
+    reasons = {getattr(o, "reason", None) for o in full}
+    assert len(reasons) > 3  # the example log holds rejections of several kinds
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_synthetic_logs_replay_the_same(seed: int) -> None:
+    data = "".join(json.dumps(record) + "\n" for record in generate(3000, 40, seed)).encode()
+    lean, full = both(data)
+    assert lean == full
+    assert len(full) > 3000
+
+
+#: A repeat, an output sent alone, conflicts and refusals, in one log.
+REPEATS = [
+    prompt("q1", 0),
+    prompt("q1", 1),  # a duplicate
+    prompt("q2", 2, output=None, session_id="s"),
+    prompt("q2", 3, output="late answer", session_id="s"),  # sets the output
+    prompt("q2", 4, input="other", session_id="s"),  # conflicting
+    output_line("q1", 5, "answer"),
+    output_line("q1", 6, "another answer"),  # conflicting
+    output_line("nobody", 7, "x"),  # unknown
+    prompt("q3", 8, session_id="s", session_end=True),
+    prompt("q4", 9, session_id="s"),  # the session closed
+    prompt("q5", 5),  # out of order: late
+    prompt("q6", 10, parent_event_id="q3"),  # a parent in a closed session
+]
+
+
+@pytest.mark.parametrize("lateness", [0, 3, 30])
+def test_repeats_outputs_and_refusals_replay_the_same(lateness: float) -> None:
+    data = "".join(item + "\n" for item in REPEATS).encode()
+    lean, full = both(data, lateness)
+    assert lean == full
+    reasons = {getattr(o, "reason", None) for o in full}
+    assert {"conflicting_duplicate", "unknown_event", "session_closed"} <= reasons
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            mutated(),
+            st.sampled_from(REPEATS).map(str.encode),
+            st.builds(
+                lambda i, s: prompt(f"q{i}", s, session_id="s" if i % 2 else None).encode(),
+                st.integers(0, 5),
+                st.integers(0, 100),
+            ),
+        ),
+        max_size=40,
+    ),
+    st.integers(min_value=0, max_value=30),
+    rules_strategy,
+)
+def test_any_lines_replay_the_same(lines: list[bytes], lateness: int, rules: Rules) -> None:
+    lean, full = both(b"".join(item + b"\n" for item in lines), lateness, rules)
+    assert lean == full
+
+
+def test_lean_records_need_the_readers_own_mapper() -> None:
+    reader = LogReader(["-"], stdin=io.BytesIO(b""), mapper=lambda record, source, line: None)  # type: ignore[arg-type, return-value]
+    with pytest.raises(TypeError, match="EventMapper"):
+        reader.lean_records()
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+def replayed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, *args: str
+) -> list[Any]:
+    """The summary and the files of ``sessionkit replay --no-db``: assignments (JSON Lines),
+    sessions, rejects, then assignments as CSV from a second run."""
+    files = [tmp_path / f"{name}{suffix}" for suffix in (".jsonl", "-s.jsonl", "-r.jsonl", ".csv")]
+    documents = []
+    for out in ([*files[:3]], [files[3]]):
+        argv = ["replay", *args, "--no-db", "--quiet", "--out", str(out[0])]
+        if len(out) == 3:
+            argv += ["--sessions-out", str(out[1]), "--rejects", str(out[2]), "--format", "json"]
+            argv.remove("--quiet")
+        assert main(argv) in (0, 1)
+        documents.append(capsys.readouterr().out)
+    summary = json.loads(documents[0])
+    del summary["seconds"], summary["events_per_second"]
+    return [summary, *(f.read_bytes() for f in files)]
+
+
+@pytest.mark.parametrize("lateness", ["0s", "2s"])
+def test_the_command_writes_the_same_files_either_way(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    lateness: str,
+) -> None:
+    """``sessionkit replay --no-db`` takes the lean path; the same files come out of the
+    path of Events (forced here by hiding the mapper's class from the command)."""
+    log = tmp_path / "log.jsonl"
+    log.write_bytes("".join(item + "\n" for item in REPEATS).encode() + EXAMPLE.read_bytes())
+    lean = replayed(tmp_path, capsys, "lean", str(log), "--max-lateness", lateness)
+    import sessionkit.cli._replay_command as command
+
+    monkeypatch.setattr(command, "EventMapper", type("NotTheMapper", (), {}))
+    full = replayed(tmp_path, capsys, "full", str(log), "--max-lateness", lateness)
+    assert lean[0]["rejected"] > 0 and lean[0]["outputs"] > 0
+    assert lean[:3] == full[:3]
+    assert lean[4] == full[4]  # the CSV
+    # Rejects in the order decided: the path of Events groups 50 events at a time, so a line
+    # the reader rejects may come out before the refusal of an event above it.
+    assert sorted(lean[3].splitlines()) == sorted(full[3].splitlines())
