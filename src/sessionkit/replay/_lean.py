@@ -43,7 +43,7 @@ def replay_lean(
 
     .. versionadded:: 0.3.0
     """
-    repeats = Repeats(sessionizer.session_of)
+    repeats = Repeats(sessionizer.session_of, remembered=sessionizer.remembered_ids)
     place, keep = sessionizer._place, repeats.keep
     # In strict order (the common case) lateness is checked here, sparing a generator a line.
     strict = not max_lateness

@@ -13,6 +13,7 @@ a repeat's time says when it was sent again, or when its output came.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import NamedTuple
 
@@ -103,7 +104,8 @@ class Repeats:
     """What a replay knows of remembered events, to tell repeats of their ids apart
     (:func:`replay_records` makes one for the Sessionizer or Tracker it is given).
 
-    ``session_of`` asks the grouping whether an event is still remembered; ``record_output``
+    ``session_of`` asks the grouping whether an event is still remembered (``remembered``,
+    the ids a grouping remembers in a scope, answers that faster for many); ``record_output``
     records a follow-up (a Tracker's), or is ``None`` when nothing is recorded. With ``lookup``
     (a store's recorded event by scope and id) nothing is kept: the store is asked when an id
     repeats. Without it, a fingerprint of each accepted event is kept (:meth:`remember`) until
@@ -117,8 +119,11 @@ class Repeats:
         session_of: SessionOf,
         record_output: RecordOutput | None = None,
         lookup: Callable[[str, str], Event | None] | None = None,
+        *,
+        remembered: Callable[[str], AbstractSet[str]] | None = None,
     ) -> None:
         self._session_of = session_of
+        self._remembered = remembered
         self._record_output = record_output
         self._lookup = lookup
         #: whether :meth:`remember` keeps anything (not when a store is asked)
@@ -149,12 +154,17 @@ class Repeats:
 
     def _drop_forgotten(self) -> None:
         """Drop what the grouping forgot; amortised O(1) per event."""
-        session_of = self._session_of
-        self._kept = {
-            scope: kept
-            for scope, ids in self._kept.items()
-            if (kept := {i: f for i, f in ids.items() if session_of(i, scope, None) is not None})
-        }
+        kept: dict[str, dict[str, Fingerprint]] = {}
+        for scope, ids in self._kept.items():
+            if self._remembered is not None:  # the ids remembered, as a set: a look-up each
+                remembered = self._remembered(scope)
+                still = {i: f for i, f in ids.items() if i in remembered}
+            else:
+                session_of = self._session_of
+                still = {i: f for i, f in ids.items() if session_of(i, scope, None) is not None}
+            if still:
+                kept[scope] = still
+        self._kept = kept
         self._count = len(self)
         self._limit = 2 * self._count + 4096
 

@@ -109,7 +109,7 @@ def _grouping(group: Sessionizer | Tracker | Grouper) -> tuple[Grouper, Repeats 
     """The function that groups batches, and what compares repeats (for the objects): a
     Tracker's store is asked for the events repeated, when it answers queries."""
     if isinstance(group, Sessionizer):
-        return group.feed_each, Repeats(group.session_of)
+        return group.feed_each, Repeats(group.session_of, remembered=group.remembered_ids)
     if isinstance(group, Tracker):
         event_of = getattr(group.store, "event", None)  # a SessionQueries store's
         lookup = None

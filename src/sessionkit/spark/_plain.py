@@ -389,7 +389,7 @@ def _feed(  # long: one loop over the partition's events
     items: Iterable[Item], sessionizer: Sessionizer, rules: Rules
 ) -> Iterator[tuple[str, Outcome | SessionRow]]:
     last: dict[tuple[str, str], int] = {}  # open sessions: their last event's position
-    repeats = Repeats(sessionizer.session_of)
+    repeats = Repeats(sessionizer.session_of, remembered=sessionizer.remembered_ids)
     for item in items:
         event = item.event
         if event is None:
