@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import cast
 
 import attrs
 
@@ -249,9 +248,11 @@ def _write_lean(
     outcomes = replay_lean(
         replay.reader.lean_records(), replay.sessionizer, max_lateness=options.max_lateness
     )
-    assignments = replay.assignments.write_fields if replay.assignments is not None else None
+    assignments = replay.assignments
+    pairs = assignments.pair_writer() if assignments is not None else None
+    fields = assignments.write_fields if assignments is not None and pairs is None else None
     sessions, rejects = replay.sessions, replay.rejects
-    accepted = summary.add_accepted
+    joined = 0  # accepted events that started no session: counted here, added at the end
     for count, outcome in enumerate(outcomes, 1):
         if not count % Progress.EVERY:
             progress.tick(count)
@@ -260,17 +261,24 @@ def _write_lean(
             if rejects is not None and type(outcome) is RejectedLine:
                 rejects.write(outcome)
             continue
-        source, line, event_id, scope, placed = cast("Placed", outcome)
+        accepted: Placed = outcome  # type: ignore[assignment]
+        source, line, event_id, scope, placed = accepted
         session_id, rule, explicit, started, header, _, thread_parent, closed = placed
-        accepted(started, explicit, header)
-        if assignments is not None:
-            assignments(
+        if started:
+            summary.add_accepted(started, explicit, header)
+        else:
+            joined += 1
+        if pairs is not None:
+            pairs((event_id, session_id))
+        elif fields is not None:
+            fields(
                 event_id, scope, session_id, rule.value, started, header, thread_parent,
                 source, line,
             )  # fmt: skip
         if sessions is not None:
             for summary_of_closed in closed:
                 sessions.write(summary_of_closed)
+    summary.accepted += joined
 
 
 def _on_spark(options: argparse.Namespace) -> tuple[ReplaySummary, float]:
