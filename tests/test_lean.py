@@ -27,10 +27,11 @@ from sessionkit.replay import (
     replay_lean,
     replay_records,
 )
-from sessionkit.replay._compiled import compile_fields
+from sessionkit.replay._compiled import compile_fields, compile_typed
 from sessionkit.testing.synth import generate
 
 from .strategies import rules_strategy, streams
+from .test_fast import HOSTILE
 from .test_repeats import line as prompt
 from .test_repeats import output_line
 from .test_replay import mutated
@@ -190,6 +191,87 @@ EDGES = [
 def test_records_at_the_edge_map_as_the_mapper(layout: LogLayout, record: dict[str, Any]) -> None:
     mapper = EventMapper(layout, TimestampParser(assume_tz=timezone.utc))
     assert mapped(compile_fields(mapper), record) == mapped(mapper.fields, record)
+
+
+def typed_or_mapped(layout: LogLayout, record: dict[str, Any]) -> tuple[object, object]:
+    """What the typed reading gives for the record's line (``None``: the path of dicts takes
+    it), and what the mapper gives."""
+    mapper = EventMapper(layout, TimestampParser(assume_tz=timezone.utc))
+    typed = compile_typed(mapper)
+    assert typed is not None
+    return mapped(lambda r, *where: typed(json.dumps(r).encode(), *where), record), mapped(
+        mapper.fields, record
+    )
+
+
+TYPED = [layout for layout in LAYOUTS if compile_typed(EventMapper(layout)) is not None]
+
+
+@pytest.mark.decoders
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(TYPED), records)
+def test_the_typed_reading_maps_as_the_mapper(layout: LogLayout, record: dict[str, Any]) -> None:
+    typed, want = typed_or_mapped(layout, record)
+    assert typed is None or typed == want
+
+
+@pytest.mark.decoders
+@pytest.mark.parametrize("layout", TYPED)
+@pytest.mark.parametrize("record", EDGES)
+def test_records_at_the_edge_read_typed_as_the_mapper(
+    layout: LogLayout, record: dict[str, Any]
+) -> None:
+    typed, want = typed_or_mapped(layout, record)
+    assert typed is None or typed == want
+
+
+@pytest.mark.decoders
+def test_the_typed_reading_takes_the_usual_line_and_leaves_the_rest() -> None:
+    typed = compile_typed(EventMapper())
+    assert typed is not None
+    assert typed(json.dumps(USUAL).encode(), "log", 1) == EventMapper().fields(
+        dict(USUAL), "log", 1
+    )
+    for line in (b"[1]", b"{not json", json.dumps({**USUAL, "event_id": 5}).encode()):
+        assert typed(line, "log", 1) is None
+    assert compile_typed(EventMapper(LogLayout.preset("langsmith"))) is None  # three levels deep
+    assert len(TYPED) >= 4
+
+
+#: Lines whose oddity is in a field no layout reads, which msgspec skips unread.
+SKIPPED = [
+    json.dumps(USUAL)[:-1].encode() + b', "note": ' + value + b"}"
+    for value in (
+        b'"\xff"',
+        b'"\xed\xa0\x80"',
+        b"9" * 5000,
+        b"1e400",
+        b'"a\tb"',
+        b"NaN",
+        b'"\\ud800"',
+        b"[1,]",
+        b'"\\x"',
+        b"-01",
+        b'{"\xff": 1}',
+    )
+] + [json.dumps(USUAL)[:-1].encode() + b', "\xff": 1}']
+
+
+@pytest.mark.decoders
+def test_lean_records_read_hostile_lines_the_same_either_way() -> None:
+    lines = [*HOSTILE, *SKIPPED, *(json.dumps(record).encode() for record in EDGES)]
+    data = b"".join(line + b"\n" for line in lines)
+    got = []
+    for fast in (True, False):
+        reader = LogReader(["-"], stdin=io.BytesIO(data), fast=fast)
+        got.append([*reader.lean_records(), reader.lines_read])
+    assert got[0] == got[1]
+    skipped = got[1][len(HOSTILE) : len(HOSTILE) + len(SKIPPED)]
+    assert {getattr(record, "reason", None) for record in skipped} == {
+        None,
+        "not_utf8",
+        "malformed_json",
+    }
 
 
 def test_the_compiled_reading_takes_the_usual_record_itself() -> None:

@@ -27,11 +27,14 @@ from sessionkit.replay._layout import (
 )
 from sessionkit.replay._repeats import OutputFollowUp
 
-__all__ = ["FieldsOf", "compile_fields"]
+__all__ = ["FieldsOf", "TypedFieldsOf", "compile_fields", "compile_typed"]
 
 #: What maps a record to its Event's fields (or an output sent alone), as
 #: :meth:`EventMapper.fields` does.
 FieldsOf = Callable[[dict[str, Any], str, int], "EventFields | OutputFollowUp"]
+#: What maps a JSON Lines line straight to its Event's fields, or ``None`` (see
+#: :func:`compile_typed`).
+TypedFieldsOf = Callable[[bytes, str, int], "EventFields | None"]
 
 _NAMES = (
     "event_id", "user_id", "event_type", "initiator", "session_id", "parent_id", "ends",
@@ -39,8 +42,8 @@ _NAMES = (
 )  # fmt: skip
 
 _TEMPLATE = """\
-def fields(record, source, line):
-    get = record.get
+def fields({argument}, source, line):
+{prologue}
 {reads}
     raw_time = {time}
     if (
@@ -49,10 +52,10 @@ def fields(record, source, line):
         or (session_id is not None and (type(session_id) is not str or not session_id))
         or (parent_id is not None and (type(parent_id) is not str or not parent_id)){unusual}
     ):
-        return generic(record, source, line)
+        return {otherwise}
     at = timestamps(raw_time)
     sender, target = who(initiator, event_type, user_id)
-    scope = {scope}
+    {scope}
     return (
         event_id, at, sender, target, user_id, session_id, parent_id, scope,
         False if ends is None else flag(ends, END),
@@ -64,45 +67,154 @@ def fields(record, source, line):
 """
 
 
-def compile_fields(mapper: EventMapper) -> FieldsOf:
-    """``mapper.fields``, compiled for its layout (itself, for an initiator built from two
-    fields: that case is not compiled)."""
+#: How a typed reading starts: what msgspec does not decode into the structure is not mapped.
+_DECODE = """\
+    try:
+        record = decode(raw)
+    except Exception:
+        return None"""
+
+
+class _Layout:
+    """The names a layout's compiled reading reads first: the ten fields', the time's and the
+    scope's (``None`` when the layout has no scope field), and every name of the scope."""
+
+    def __init__(self, mapper: EventMapper) -> None:
+        layout = mapper.layout
+        names = (
+            layout.event_id, layout.user_id, layout.event_type, layout.initiator,
+            layout.session_id, layout.parent_id, layout.session_end, layout.input,
+            layout.output, layout.metadata,
+        )  # fmt: skip
+        self.fields = [
+            (var, _paths(name) or ("",)) for var, name in zip(_NAMES, names, strict=True)
+        ]
+        self.time = layout.time[0]
+        self.scope = layout.scope[0] if layout.scope else None
+        self.scopes = layout.scope
+        # A field with alternatives whose first name is absent: the mapper tries the others.
+        self.unusual = "".join(
+            f"\n        or {var} is None" for var, paths in self.fields if len(paths) > 1
+        )
+        if layout.follow_ups:
+            self.unusual += "\n        or (text_in is None and text_out is not None)"
+
+    def names(self) -> list[str]:
+        return [paths[0] for _, paths in self.fields] + [self.time] + list(self.scopes)
+
+
+def _compilable(mapper: EventMapper) -> bool:
+    """Whether the layout's reading is compiled: not for an initiator built from two fields,
+    nor without a time field."""
     layout = mapper.layout
-    if layout.initiator_type is not None or layout.initiator_name is not None or not layout.time:
+    return layout.initiator_type is None and layout.initiator_name is None and bool(layout.time)
+
+
+def compile_fields(mapper: EventMapper) -> FieldsOf:
+    """``mapper.fields``, compiled for its layout (itself, where :func:`_compilable` says no)."""
+    if not _compilable(mapper):
         return mapper.fields
-    names = (
-        layout.event_id, layout.user_id, layout.event_type, layout.initiator,
-        layout.session_id, layout.parent_id, layout.session_end, layout.input, layout.output,
-        layout.metadata,
-    )  # fmt: skip
-    firsts = [(var, _paths(name) or ("",)) for var, name in zip(_NAMES, names, strict=True)]
-    reads = "\n".join(f"    {var} = {_read(paths[0])}" for var, paths in firsts)
-    # A field with alternatives whose first name is absent: the mapper tries the others.
-    unusual = "".join(f"\n        or {var} is None" for var, paths in firsts if len(paths) > 1)
-    if layout.follow_ups:
-        unusual += "\n        or (text_in is None and text_out is not None)"
-    first_scope = layout.scope[0] if layout.scope else None
+    shape = _Layout(mapper)
+    reads = "\n".join(f"    {var} = {_read(paths[0])}" for var, paths in shape.fields)
     scope = (
-        '""'
-        if first_scope is None
-        else f"_s if type(_s := {_read(first_scope)}) is str and _s else scope_of(record)"
+        'scope = ""'
+        if shape.scope is None
+        else f"scope = _s if type(_s := {_read(shape.scope)}) is str and _s else scope_of(record)"
     )
-    source = _TEMPLATE.format(reads=reads, time=_read(layout.time[0]), unusual=unusual, scope=scope)
+    source = _TEMPLATE.format(
+        argument="record",
+        prologue="    get = record.get",
+        reads=reads,
+        time=_read(shape.time),
+        unusual=shape.unusual,
+        otherwise="generic(record, source, line)",
+        scope=scope,
+    )
+    compiled: FieldsOf = _compiled(source, mapper, {"generic": mapper.fields, "dig": _dig})
+    return compiled
+
+
+def compile_typed(mapper: EventMapper) -> TypedFieldsOf | None:
+    """With ``msgspec`` (the ``sessionkit[fast]`` extra): a function that decodes a JSON Lines
+    line into a typed structure of just the names the layout reads first, and maps it as
+    :func:`compile_fields` maps the usual record; ``None`` for a line it does not map (not an
+    object, not what msgspec reads, or unusual), which then takes the path of dicts. ``None``
+    itself without msgspec, for a layout not compiled, or one that reads three levels deep."""
+    try:
+        import msgspec
+    except ImportError:
+        return None
+    if not _compilable(mapper):
+        return None
+    shape = _Layout(mapper)
+    names = shape.names()
+    if any(name.count(".") > 1 for name in names):
+        return None
+    # A field per top-level name read, and per dotted name (a key that holds the dots itself).
+    keys = sorted({part for name in names for part in (name.split(".")[0], name)})
+    attribute = {key: f"f{index}" for index, key in enumerate(keys)}
+    record_type = msgspec.defstruct(
+        "Record",
+        [(attribute[key], Any, None) for key in keys],
+        rename={attribute[key]: key for key in keys},
+        gc=False,
+    )
+
+    def read(name: str) -> str:
+        if "." not in name:
+            return f"record.{attribute[name]}"
+        first, rest = name.split(".")
+        return (
+            f"(_v.get({rest!r}) if type(_v := record.{attribute[first]}) is dict "
+            f"else (record.{attribute[name]} if _v is None else None))"
+        )
+
+    source = _TEMPLATE.format(
+        argument="raw",
+        prologue=_DECODE,
+        reads="\n".join(f"    {var} = {read(paths[0])}" for var, paths in shape.fields),
+        time=read(shape.time),
+        unusual=shape.unusual,
+        otherwise="None",
+        scope=_typed_scope([read(name) for name in shape.scopes]),
+    )
+    decode = msgspec.json.Decoder(record_type).decode
+    typed: TypedFieldsOf = _compiled(source, mapper, {"decode": decode})
+    return typed
+
+
+def _typed_scope(reads: list[str]) -> str:
+    """The typed reading's scope: the first scope name present, if it holds a non-empty
+    string; none present, the default scope. Anything else (a number, an empty string) the
+    path of dicts reads."""
+    if not reads:
+        return 'scope = ""'
+    return (
+        'scope = ""'
+        f"\n    for _s in ({', '.join(reads)},):"
+        "\n        if _s is not None:"
+        "\n            if type(_s) is not str or not _s:"
+        "\n                return None"
+        "\n            scope = _s"
+        "\n            break"
+    )
+
+
+def _compiled(source: str, mapper: EventMapper, extra: dict[str, Any]) -> Any:
+    """The function ``fields`` that ``source`` defines, with the mapper's steps at hand."""
     namespace: dict[str, Any] = {
-        "generic": mapper.fields,
         "timestamps": mapper.timestamps,
         "who": mapper._who,
         "scope_of": mapper._scope,
         "check_metadata": mapper._metadata,
         "flag": _flag,
-        "END": layout.session_end,
+        "END": mapper.layout.session_end,
         "text": _text,
         "NO_METADATA": _NO_METADATA,
-        "dig": _dig,
+        **extra,
     }
-    exec(compile(source, f"<sessionkit fields of {layout!r}>", "exec"), namespace)
-    compiled: FieldsOf = namespace["fields"]
-    return compiled
+    exec(compile(source, f"<sessionkit fields of {mapper.layout!r}>", "exec"), namespace)
+    return namespace["fields"]
 
 
 def _read(name: str) -> str:

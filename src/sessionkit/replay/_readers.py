@@ -13,6 +13,7 @@ import gzip
 import json
 import lzma
 import os
+import sys
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
@@ -21,7 +22,7 @@ from typing import Any, BinaryIO, NamedTuple
 import attrs
 
 from sessionkit import Event, InvalidEventError, LogLineError
-from sessionkit.replay._compiled import FieldsOf, compile_fields
+from sessionkit.replay._compiled import FieldsOf, TypedFieldsOf, compile_fields, compile_typed
 from sessionkit.replay._documents import array_elements, looks_like, otlp_requests, spans_of
 from sessionkit.replay._layout import EventFields, EventMapper, LogLayout, RecordMapper, event_of
 from sessionkit.replay._repeats import OutputFollowUp
@@ -55,6 +56,27 @@ def fast_decoder() -> Callable[[bytes], Any] | None:
 
 #: A line not decoded yet.
 _UNREAD = object()
+
+
+#: A line at least this long may hold a number ``json`` refuses to read (more digits than
+#: ``sys.get_int_max_str_digits()``): the typed reading leaves it to the path of dicts.
+_DIGITS = getattr(sys, "get_int_max_str_digits", lambda: 0)() or MAX_LINE_BYTES * 1024
+
+
+def _utf8(raw: bytes) -> bool:
+    """Whether ``raw`` is UTF-8 (what the typed reading does not check in the fields it skips)."""
+    try:
+        raw.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _not_typed(raw: bytes, source: str, line: int) -> None:
+    """Stands for a layout that has no typed reading (see ``LogReader._typed_mapping``)."""
+
+
+_NOT_TYPED: TypedFieldsOf = _not_typed
 
 #: What a compressed stream raises when it is cut short or corrupt.
 _BROKEN_STREAM = (EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError, OSError)
@@ -195,6 +217,7 @@ class LogReader:
         self.lines_read = 0
         self._lean = False
         self._compiled: FieldsOf | None = None
+        self._typed: TypedFieldsOf | None = None
         sizes = [LogFile.size(path) for path in self.paths]
         self.bytes_total: int | None = None if None in sizes else sum(s or 0 for s in sizes)
         self._done_bytes = 0
@@ -236,9 +259,12 @@ class LogReader:
                 self._done_bytes += log.position() or 0
                 self._current = None
 
-    def _jsonl(self, log: LogFile) -> Iterator[LeanRecord | LogRecord]:  # long: the hot path
+    def _jsonl(  # noqa: PLR0912, PLR0915 - long: the hot path, one frame for a whole line
+        self, log: LogFile
+    ) -> Iterator[LeanRecord | LogRecord]:
         source, loads, limit = log.name, json.loads, self.max_line_bytes
         mapper, wrap = self._mapping()
+        typed = self._typed_mapping()
         fast, max_depth = self._fast, self.max_depth
         depth_floor = 2 * max_depth
         number = 0
@@ -255,6 +281,20 @@ class LogReader:
                 if not raw or raw.isspace():  # a blank line (ASCII whitespace, as strip())
                     continue
                 self.lines_read += 1
+                if (  # the lean path, decoded straight into the fields the layout reads
+                    typed is not None
+                    and len(raw) < _DIGITS  # msgspec skips other fields unread: numbers, ...
+                    and (raw.isascii() or _utf8(raw))  # ... and UTF-8
+                    and (len(raw) <= depth_floor or raw.count(b"{") + raw.count(b"[") <= max_depth)
+                ):
+                    try:
+                        fields = typed(raw, source, number)
+                    except Exception as error:  # the error mapping the dict would raise
+                        yield self._unmapped(source, number, raw, error)
+                        continue
+                    if fields is not None:
+                        yield LogFields(source, number, fields, raw)
+                        continue
                 record = _UNREAD
                 if fast is not None:
                     try:  # noqa: SIM105 - suppress() would cost a context manager a line
@@ -379,6 +419,16 @@ class LogReader:
                 self._compiled = compile_fields(self.mapper)
             return self._compiled, LogFields
         return self.mapper, LogEvent
+
+    def _typed_mapping(self) -> TypedFieldsOf | None:
+        """For lean records with the fast decoder: what decodes a line straight into its
+        fields (:func:`compile_typed`), else ``None``."""
+        if not self._lean or self._fast is None:
+            return None
+        if self._typed is None:
+            assert isinstance(self.mapper, EventMapper)
+            self._typed = compile_typed(self.mapper) or _NOT_TYPED
+        return None if self._typed is _NOT_TYPED else self._typed
 
     def _mapped(
         self, source: str, number: int, record: dict[str, Any], raw: bytes | str
