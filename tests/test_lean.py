@@ -450,3 +450,22 @@ def test_the_command_writes_the_same_files_either_way(
     # Rejects in the order decided: the path of Events groups 50 events at a time, so a line
     # the reader rejects may come out before the refusal of an event above it.
     assert sorted(lean[3].splitlines()) == sorted(full[3].splitlines())
+
+
+def test_a_mapper_of_a_subclass_is_called_not_compiled() -> None:
+    """A subclass of EventMapper may change what a record means: its own methods map."""
+
+    class Shouting(EventMapper):
+        def __call__(self, record: dict[str, Any], source: str, line: int) -> Any:
+            return super().__call__(
+                {**record, "event_id": record["event_id"].upper()}, source, line
+            )
+
+        def fields(self, record: dict[str, Any], source: str, line: int) -> Any:
+            return super().fields({**record, "event_id": record["event_id"].upper()}, source, line)
+
+    data = json.dumps(USUAL).encode() + b"\n"
+    reader = LogReader(["-"], stdin=io.BytesIO(data), mapper=Shouting())
+    assert [record.event.id for record in reader] == ["Q1"]  # type: ignore[union-attr]
+    reader = LogReader(["-"], stdin=io.BytesIO(data), mapper=Shouting())
+    assert [record.fields[0] for record in reader.lean_records()] == ["Q1"]  # type: ignore[union-attr]

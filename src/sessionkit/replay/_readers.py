@@ -72,11 +72,19 @@ def _utf8(raw: bytes) -> bool:
     return True
 
 
-def _not_typed(raw: bytes, source: str, line: int) -> None:
-    """Stands for a layout that has no typed reading (see ``LogReader._typed_mapping``)."""
+def _as_event(
+    fields_of: FieldsOf, record: dict[str, Any], source: str, line: int
+) -> Event | OutputFollowUp:
+    """A record's Event (or output sent alone), from what maps it to fields."""
+    fields = fields_of(record, source, line)
+    return fields if type(fields) is OutputFollowUp else event_of(fields)  # type: ignore[arg-type]
 
 
-_NOT_TYPED: TypedFieldsOf = _not_typed
+def _typed_event(typed: TypedFieldsOf, raw: bytes, source: str, line: int) -> Event | None:
+    """A line's Event, read typed (``None``: the path of dicts reads it)."""
+    fields = typed(raw, source, line)
+    return None if fields is None else event_of(fields)
+
 
 #: What a compressed stream raises when it is cut short or corrupt.
 _BROKEN_STREAM = (EOFError, gzip.BadGzipFile, zlib.error, lzma.LZMAError, OSError)
@@ -215,9 +223,10 @@ class LogReader:
         if fast and self._fast is None:
             raise ValueError("fast=True needs msgspec: pip install 'sessionkit[fast]'")
         self.lines_read = 0
-        self._lean = False
-        self._compiled: FieldsOf | None = None
-        self._typed: TypedFieldsOf | None = None
+        self._map: Callable[[dict[str, Any], str, int], Any]
+        self._map_line: Callable[[bytes, str, int], Any] | None
+        self._wrap: Callable[[str, int, Any, bytes | str], LeanRecord | LogRecord]
+        self._set_mapping(lean=False)
         sizes = [LogFile.size(path) for path in self.paths]
         self.bytes_total: int | None = None if None in sizes else sum(s or 0 for s in sizes)
         self._done_bytes = 0
@@ -240,7 +249,7 @@ class LogReader:
         return self._records(lean=True)  # type: ignore[return-value]
 
     def _records(self, *, lean: bool) -> Iterator[LeanRecord | LogRecord]:
-        self._lean = lean
+        self._set_mapping(lean)
         for path in self.paths:
             named = self._stdin_name if os.fspath(path) == STDIN and self._stdin_name else path
             with open_log(path, self._stdin, self._stdin_name) as log:
@@ -263,8 +272,7 @@ class LogReader:
         self, log: LogFile
     ) -> Iterator[LeanRecord | LogRecord]:
         source, loads, limit = log.name, json.loads, self.max_line_bytes
-        mapper, wrap = self._mapping()
-        typed = self._typed_mapping()
+        mapper, typed, wrap = self._map, self._map_line, self._wrap
         fast, max_depth = self._fast, self.max_depth
         depth_floor = 2 * max_depth
         number = 0
@@ -293,7 +301,7 @@ class LogReader:
                         yield self._unmapped(source, number, raw, error)
                         continue
                     if fields is not None:
-                        yield LogFields(source, number, fields, raw)
+                        yield wrap(source, number, fields, raw)
                         continue
                 record = _UNREAD
                 if fast is not None:
@@ -410,38 +418,36 @@ class LogReader:
             raw,
         )
 
-    def _mapping(self) -> tuple[Callable[[dict[str, Any], str, int], Any], type[Any]]:
-        """What maps a record, and the record type its event goes in: the Event and a
-        :class:`LogEvent`, or (lean) its fields and a :class:`LogFields`."""
-        if self._lean:
-            assert isinstance(self.mapper, EventMapper)
-            if self._compiled is None:
-                self._compiled = compile_fields(self.mapper)
-            return self._compiled, LogFields
-        return self.mapper, LogEvent
-
-    def _typed_mapping(self) -> TypedFieldsOf | None:
-        """For lean records with the fast decoder: what decodes a line straight into its
-        fields (:func:`compile_typed`), else ``None``."""
-        if not self._lean or self._fast is None:
-            return None
-        if self._typed is None:
-            assert isinstance(self.mapper, EventMapper)
-            self._typed = compile_typed(self.mapper) or _NOT_TYPED
-        return None if self._typed is _NOT_TYPED else self._typed
+    def _set_mapping(self, lean: bool) -> None:
+        """Choose what maps a record (``_map``), what maps a JSON Lines line straight with the
+        fast decoder (``_map_line``, or ``None``), and the record type an event goes in
+        (``_wrap``): Events in :class:`LogEvent`, or (lean) fields in :class:`LogFields`. The
+        reader's own :class:`EventMapper` is compiled for its layout (``_compiled.py``)."""
+        mapper = self.mapper
+        self._wrap = LogFields if lean else LogEvent
+        if type(mapper) is not EventMapper:  # a function of your own, or a subclass
+            self._map = mapper.fields if lean and isinstance(mapper, EventMapper) else mapper
+            self._map_line = None
+            return
+        compiled = compile_fields(mapper)
+        typed = compile_typed(mapper) if self._fast is not None else None
+        if lean:
+            self._map, self._map_line = compiled, typed
+        else:
+            self._map = partial(_as_event, compiled)
+            self._map_line = None if typed is None else partial(_typed_event, typed)
 
     def _mapped(
         self, source: str, number: int, record: dict[str, Any], raw: bytes | str
     ) -> LeanRecord | LogRecord:
         """The record's event, or its rejection (a CSV record's; JSON Lines inline this)."""
-        mapper, wrap = self._mapping()
         try:
-            event = mapper(record, source, number)
+            event = self._map(record, source, number)
         except Exception as error:  # no failure of a mapper escapes a line
             return self._unmapped(source, number, raw, error)
         if type(event) is OutputFollowUp:
             return LogOutput(source, number, event, raw)
-        return wrap(source, number, event, raw)  # type: ignore[no-any-return]
+        return self._wrap(source, number, event, raw)
 
     def _unmapped(
         self, source: str, number: int, raw: bytes | str, error: Exception

@@ -746,6 +746,11 @@ def _session_from(r: Sequence[Any]) -> SessionSummary:
     )
 
 
+#: ``json.dumps(value, ensure_ascii=False, sort_keys=True)``, with one encoder for every event
+#: (``json.dumps`` builds one a call when given options).
+_metadata_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+
 def _event_values(seq: int, session_num: int, assignment: Assignment) -> tuple[Any, ...]:
     e = assignment.event
     at = e.at
@@ -770,7 +775,7 @@ def _event_values(seq: int, session_num: int, assignment: Assignment) -> tuple[A
         int(e.ends_session),
         e.input,
         e.output,
-        json.dumps(dict(metadata), ensure_ascii=False, sort_keys=True) if metadata else None,
+        _metadata_json(dict(metadata)) if metadata else None,
         e.user_key,
         assignment.rule.value,
     )
