@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
+from typing import Any
 
 import attrs
 
@@ -32,8 +34,10 @@ from sessionkit.replay import (
     Replayed,
     ReplaySummary,
     SessionWriter,
+    read_apart,
     replay_lean,
     replay_records,
+    why_not_apart,
 )
 from sessionkit.storage import ClosedIdFile, SQLiteStore, Tracker
 
@@ -107,11 +111,34 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         help="the Spark master, e.g. spark://host:7077 (default: local[*], this machine's cores)",
     )
     group.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="processes for the python engine: 1 (the default), or 2 and more to read and "
+        "decode the log in a second process while this one groups (auto: 2 where the "
+        "machine has 2 cores); the same outcome either way",
+    )
+    group.add_argument(
         "--partition",
         choices=("scope", "components"),
         default="scope",
         help="how Spark spreads the events: whole scopes (default) or buckets of linked users",
     )
+
+
+def _workers(text: str) -> int:
+    """``--workers``: a number of processes, or ``auto`` (the cores this process may use)."""
+    if text == "auto":
+        cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        return len(cores) if cores else os.cpu_count() or 1
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes or auto, not {text!r}")
+    return count
 
 
 @attrs.frozen
@@ -179,7 +206,9 @@ def _set_up(options: argparse.Namespace, stack: ExitStack) -> _Replay:
     for output in (sessions, rejects):
         if output is not None:
             stack.enter_context(output)
-    return _Replay(reader, group, batch, sessionizer, assignments, sessions, rejects)
+    replay = _Replay(reader, group, batch, sessionizer, assignments, sessions, rejects)
+    options.processes, options.one_process_because = _processes(replay, options)
+    return replay
 
 
 @contextmanager
@@ -244,10 +273,32 @@ def _write(
 def _write_lean(
     replay: _Replay, options: argparse.Namespace, summary: ReplaySummary, progress: Progress
 ) -> None:
-    """Replay with the lean replay (:func:`replay_lean`): what :func:`_write` does."""
-    outcomes = replay_lean(
-        replay.reader.lean_records(), replay.sessionizer, max_lateness=options.max_lateness
-    )
+    """Replay with the lean replay (:func:`replay_lean`): what :func:`_write` does. With
+    ``--workers``, a child process reads the log."""
+    records = read_apart(replay.reader) if options.processes > 1 else replay.reader.lean_records()
+    with closing(records):
+        _write_outcomes(
+            replay, summary, progress, replay_lean(
+                records, replay.sessionizer, max_lateness=options.max_lateness
+            )
+        )  # fmt: skip
+
+
+def _processes(replay: _Replay, options: argparse.Namespace) -> tuple[int, str | None]:
+    """How many processes replay, and why only one when ``--workers`` asked for more: two
+    (one reads, one groups) where the lean replay runs and the log can be read apart."""
+    if options.workers < 2:
+        return 1, None
+    if replay.group is not replay.sessionizer:
+        return 1, "a store is written by one process"
+    why_not = why_not_apart(replay.reader)
+    return (1, why_not) if why_not is not None else (2, None)
+
+
+def _write_outcomes(
+    replay: _Replay, summary: ReplaySummary, progress: Progress, outcomes: Iterator[Any]
+) -> None:
+    """Write what the lean replay yields where each kind of outcome goes."""
     assignments = replay.assignments
     pairs = assignments.pair_writer() if assignments is not None else None
     fields = assignments.write_fields if assignments is not None and pairs is None else None
@@ -257,11 +308,11 @@ def _write_lean(
         if not count % Progress.EVERY:
             progress.tick(count)
         if type(outcome) is not tuple:  # a duplicate, an output set, a rejected line
-            summary.add(outcome)  # type: ignore[arg-type]
+            summary.add(outcome)
             if rejects is not None and type(outcome) is RejectedLine:
                 rejects.write(outcome)
             continue
-        accepted: Placed = outcome  # type: ignore[assignment]
+        accepted: Placed = outcome
         source, line, event_id, scope, placed = accepted
         session_id, rule, explicit, started, header, _, thread_parent, closed = placed
         if started:
@@ -285,6 +336,9 @@ def _on_spark(options: argparse.Namespace) -> tuple[ReplaySummary, float]:
     """The replay on Spark (sessionkit.spark): the same outcomes, written in the same order."""
     if options.db is not None or options.append or options.replace:
         raise UsageError("--engine spark writes no database: leave out --db, --append, --replace")
+    if options.workers > 1:
+        raise UsageError("--workers is for --engine python: Spark spreads the work itself")
+    options.processes, options.one_process_because = 1, None
     options.no_db = True
     rules = rules_from_options(options)
     reader = log_reader(options)
@@ -318,6 +372,7 @@ def _report(summary: ReplaySummary, elapsed: float, options: argparse.Namespace)
         document = summary.to_json()
         document["seconds"] = round(elapsed, 3)
         document["events_per_second"] = round(rate)
+        document["processes"] = options.processes
         return json.dumps(document, indent=2)
     rows = [
         ["lines read", f"{summary.lines_read:,}"],
@@ -336,7 +391,10 @@ def _report(summary: ReplaySummary, elapsed: float, options: argparse.Namespace)
     written = [] if options.no_db else [options.db]
     written += [path for path in (options.out, options.sessions_out, options.rejects) if path]
     lines = [table(None, rows, right=(1,))]
-    lines.append(f"{elapsed:.2f} s, {rate:,.0f} events/s")
+    processes = f", {options.processes} processes" if options.processes > 1 else ""
+    lines.append(f"{elapsed:.2f} s, {rate:,.0f} events/s{processes}")
+    if options.one_process_because:
+        lines.append(f"one process: {options.one_process_because} (--workers)")
     if written:
         lines.append("wrote " + ", ".join(written))
     return "\n".join(lines)

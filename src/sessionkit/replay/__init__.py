@@ -38,6 +38,7 @@ from sessionkit.replay._readers import (
     FORMATS,
     MAX_DEPTH,
     MAX_LINE_BYTES,
+    KeptFields,
     LeanRecord,
     LogEvent,
     LogFields,
@@ -51,6 +52,7 @@ from sessionkit.replay._repeats import OutputFollowUp, Repeats
 from sessionkit.replay._replay import Grouper, OutputSet, Replayed, late_line, replay_records
 from sessionkit.replay._summary import ReplaySummary
 from sessionkit.replay._timestamps import EpochUnit, TimestampParser, load_zone
+from sessionkit.replay._workers import read_apart, why_not_apart
 
 __all__ = [
     "CHANGE_KINDS",
@@ -65,6 +67,7 @@ __all__ = [
     "EventFields",
     "EventMapper",
     "Grouper",
+    "KeptFields",
     "LeanRecord",
     "LogEvent",
     "LogFields",
@@ -93,6 +96,8 @@ __all__ = [
     "load_zone",
     "parse_duration",
     "raw_text",
+    "read_apart",
     "replay_lean",
     "replay_records",
+    "why_not_apart",
 ]

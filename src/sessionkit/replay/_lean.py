@@ -14,7 +14,14 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 from sessionkit import Assignment, Placement, RefusedEventError, Sessionizer
-from sessionkit.replay._readers import LeanRecord, LogEvent, LogFields, RejectedLine, raw_text
+from sessionkit.replay._readers import (
+    KeptFields,
+    LeanRecord,
+    LogEvent,
+    LogFields,
+    RejectedLine,
+    raw_text,
+)
 from sessionkit.replay._repeats import Repeats, fingerprint_of
 from sessionkit.replay._replay import (
     Outcome,
@@ -49,9 +56,10 @@ def replay_lean(
     strict = not max_lateness
     newest = None
     for record in records if strict else in_time_order(records, max_lateness):
-        if type(record) is not LogFields:
-            if type(record) is RejectedLine:
-                yield record
+        kind = type(record)
+        if kind is not LogFields and kind is not KeptFields:
+            if kind is RejectedLine:
+                yield record  # type: ignore[misc]
                 continue
             if strict:  # an output sent alone is put in time order as an event is
                 if newest is not None and record.output.at < newest:  # type: ignore[union-attr]
@@ -60,34 +68,37 @@ def replay_lean(
                 newest = record.output.at  # type: ignore[union-attr]
             yield _output_set(record, repeats)  # type: ignore[arg-type]
             continue
-        fields = record.fields
+        read: LogFields | KeptFields = record  # type: ignore[assignment]
+        fields = read.fields
         event_id, at, initiator, target, user_id, session_id, parent_id, scope, ends = fields[:9]
         if strict:
             if newest is not None and at < newest:
-                yield late_line(record, newest, max_lateness)
+                yield late_line(read, newest, max_lateness)
                 continue
             newest = at
         placed = place(None, event_id, at, scope, initiator, user_id, session_id, parent_id, ends)
         if placed is None:  # refused: nothing changed
-            yield _refusal(record, sessionizer)
+            yield _refusal(read, sessionizer)
             continue
         if placed[5]:  # a duplicate: compared with what the event said
-            event = record.event()
+            event = read.event()
             yield _repeated(
-                LogEvent(record.source, record.line, event, record.raw),
+                LogEvent(read.source, read.line, event, read.raw),
                 Assignment._make((event, *placed)),
                 repeats,
             )
             continue
-        text_in, text_out = fields[9], fields[10]
-        kept = fingerprint_of(
-            initiator, target, user_id, session_id, parent_id, ends, text_in, text_out
-        )
+        if kind is KeptFields:  # read in another process, which made the fingerprint
+            kept = read.kept  # type: ignore[union-attr]
+        else:
+            kept = fingerprint_of(
+                initiator, target, user_id, session_id, parent_id, ends, fields[9], fields[10]
+            )
         keep(scope, event_id, kept)
-        yield record.source, record.line, event_id, scope, placed
+        yield read.source, read.line, event_id, scope, placed
 
 
-def _refusal(record: LogFields, sessionizer: Sessionizer) -> RejectedLine:
+def _refusal(record: LogFields | KeptFields, sessionizer: Sessionizer) -> RejectedLine:
     """The rejection of a refused event: its Event fed, to raise the error that names it
     (a refusal changes nothing, so this is the decision the door made)."""
     try:

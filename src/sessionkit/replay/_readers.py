@@ -15,7 +15,7 @@ import lzma
 import os
 import sys
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from functools import partial
 from typing import Any, BinaryIO, NamedTuple
 
@@ -160,8 +160,27 @@ class LogFields(NamedTuple):
         return event_of(self.fields)
 
 
-#: What :meth:`LogReader.lean_records` yields for each line.
-LeanRecord = LogFields | LogOutput | RejectedLine
+class KeptFields(NamedTuple):
+    """An event read in another process (``replay --workers``): the fields the grouping reads
+    (id, at, initiator, ``None``, user id, session id, parent id, scope, ends_session), the
+    :data:`~sessionkit.replay._repeats.Fingerprint` of what a repeat is compared on, and the
+    line, mapped again by ``remap`` where the whole Event is needed (a refusal, a repeat)."""
+
+    source: str
+    line: int
+    fields: tuple[Any, ...]
+    raw: bytes | str
+    kept: int
+    remap: Callable[[bytes | str, str, int], Event]
+
+    def event(self) -> Event:
+        """The Event of the line (what :meth:`LogFields.event` gives in one process)."""
+        return self.remap(self.raw, self.source, self.line)
+
+
+#: What :meth:`LogReader.lean_records` yields for each line (and, for an event read in
+#: another process, a :class:`KeptFields`).
+LeanRecord = LogFields | KeptFields | LogOutput | RejectedLine
 
 
 def raw_text(raw: bytes | str) -> str:
@@ -241,7 +260,7 @@ class LogReader:
     def __iter__(self) -> Iterator[LogRecord]:
         return self._records(lean=False)  # type: ignore[return-value]
 
-    def lean_records(self) -> Iterator[LeanRecord]:
+    def lean_records(self) -> Generator[LeanRecord, None, None]:
         """The records as :meth:`__iter__` gives them, but an event's as a :class:`LogFields`
         (its fields, no Event): what a lean replay reads. Needs an :class:`EventMapper`."""
         if not isinstance(self.mapper, EventMapper):

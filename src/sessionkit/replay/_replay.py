@@ -9,6 +9,7 @@ from typing import NamedTuple, TypeVar
 from sessionkit import Assignment, Event, RefusedEventError, Sessionizer, UnknownEventError
 from sessionkit.replay._durations import format_duration
 from sessionkit.replay._readers import (
+    KeptFields,
     LeanRecord,
     LogEvent,
     LogFields,
@@ -137,7 +138,7 @@ def _output_set(record: LogOutput, repeats: Repeats | None) -> OutputSet | Rejec
 
 
 def late_line(
-    record: LogEvent | LogOutput | LogFields, newest: datetime, max_lateness: timedelta
+    record: LogEvent | LogOutput | LogFields | KeptFields, newest: datetime, max_lateness: timedelta
 ) -> RejectedLine:
     """The rejection of an event (or an output sent alone) more than ``max_lateness`` behind
     ``newest``, the newest time seen before it (reason ``late``).
@@ -156,12 +157,12 @@ def late_line(
     )
 
 
-def _timed(record: LogEvent | LogOutput | LogFields) -> tuple[str, datetime]:
+def _timed(record: LogEvent | LogOutput | LogFields | KeptFields) -> tuple[str, datetime]:
     """The id and time of what a record puts in time order: its event (read or as fields),
     or the output sent alone."""
     if type(record) is LogEvent:
         return record.event.id, record.event.at
-    if type(record) is LogFields:
+    if type(record) is LogFields or type(record) is KeptFields:
         return record.fields[0], record.fields[1]
     output = record.output  # type: ignore[union-attr]
     return output.id, output.at

@@ -1,0 +1,188 @@
+"""Reading a log in a second process: :meth:`LogReader.lean_records`, decoded elsewhere.
+
+A replay spends about a third of its time reading, decoding and mapping lines. With
+:func:`read_apart` that work runs in a child process while this one groups: the
+child sends, a thousand records at a time as ``marshal`` data, what the grouping reads of each
+event (its ids, time as ISO 8601 text, scope, initiator, session end), the fingerprint a repeat
+is compared on, and the line itself; this process maps a line again only where the whole Event
+is needed (a refusal, a repeat). Outputs sent alone and rejected lines come whole. The
+grouping stays in one process, in order, so every outcome is the one process's outcome
+(``tests/test_workers.py`` compares them).
+
+The child is forked: it inherits the reader as it was set up, and the hash seed that
+fingerprints are made with. So this runs where ``fork`` is a start method (Linux, and macOS:
+:func:`why_not_apart`), for logs of JSON records (not CSV: a CSV line is not mapped alone).
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import multiprocessing
+import sys
+import traceback
+from collections.abc import Generator, Iterator
+from datetime import datetime
+from functools import partial
+from multiprocessing.connection import Connection
+from typing import Any
+
+from sessionkit import Event, Participant, ParticipantKind
+from sessionkit.replay._layout import EventMapper, RecordMapper, event_of
+from sessionkit.replay._readers import (
+    KeptFields,
+    LeanRecord,
+    LogFields,
+    LogOutput,
+    LogReader,
+    RejectedLine,
+)
+from sessionkit.replay._repeats import OutputFollowUp, fingerprint_of
+from sessionkit.replay._sources import is_csv
+
+__all__ = ["read_apart", "why_not_apart"]
+
+#: Records a message holds.
+CHUNK = 1000
+
+_FIELDS, _OUTPUT, _REJECTED = 0, 1, 2
+
+
+def why_not_apart(reader: LogReader) -> str | None:
+    """Why :func:`read_apart` cannot read ``reader`` in a child process (``None``: it can).
+
+    .. versionadded:: 0.3.0
+    """
+    if not isinstance(reader.mapper, EventMapper):
+        return "a mapper of your own is called in one process"
+    if reader.format == "csv" or (reader.format is None and any(map(is_csv, reader.paths))):
+        return "CSV is read in one process"
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return "no fork start method here"
+    return None
+
+
+def read_apart(reader: LogReader) -> Generator[LeanRecord, None, None]:
+    """``reader.lean_records()``, read, decoded and mapped in a child process (where
+    :func:`why_not_apart` says it can be: else :class:`ValueError`).
+
+    What the records say is the same, in the same order; an event comes as a
+    :class:`KeptFields`. ``reader.lines_read`` and ``reader.bytes_read`` follow the child's.
+    An error in the child is raised here (:class:`RuntimeError` with its traceback). Close
+    the iterator (or read it to its end) to end the child.
+
+    .. versionadded:: 0.3.0
+    """
+    why_not = why_not_apart(reader)
+    if why_not is not None:
+        raise ValueError(f"the log cannot be read apart: {why_not}")
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    sys.stdout.flush()  # the child flushes the standard streams it inherits when it ends
+    sys.stderr.flush()
+    child = context.Process(target=_read, args=(reader, sending), daemon=True)
+    child.start()
+    sending.close()
+    try:
+        yield from _received(reader, receiving)
+    finally:
+        receiving.close()
+        child.join(timeout=5)
+        if child.is_alive():  # the iterator was closed early: the child waits to send
+            child.terminate()
+            child.join()
+
+
+def _received(reader: LogReader, receiving: Connection) -> Iterator[LeanRecord]:
+    participants: dict[tuple[str, str], Participant] = {}
+    parse = datetime.fromisoformat
+    remap = partial(_remap, reader.mapper)
+    while True:
+        kind, body, lines_read, bytes_read = marshal.loads(receiving.recv_bytes())
+        reader.lines_read = lines_read
+        reader._done_bytes = bytes_read  # progress follows the child
+        if kind == "error":
+            raise RuntimeError(f"reading the log failed in the child process:\n{body}")
+        for item in body:
+            tag = item[0]
+            if tag == _FIELDS:
+                (
+                    _,
+                    source,
+                    line,
+                    raw,
+                    event_id,
+                    at,
+                    scope,
+                    who,
+                    user,
+                    session,
+                    parent,
+                    ends,
+                    kept,
+                ) = item
+                initiator = participants.get(who)
+                if initiator is None:
+                    initiator = participants[who] = Participant(ParticipantKind(who[0]), who[1])
+                fields = (event_id, parse(at), initiator, None, user, session, parent, scope, ends)
+                yield KeptFields(source, line, fields, raw, kept, remap)
+            elif tag == _OUTPUT:
+                _, source, line, raw, (event_id, at, output, scope) = item
+                follow_up = OutputFollowUp(event_id, parse(at), output, scope)
+                yield LogOutput(source, line, follow_up, raw)
+            else:
+                yield RejectedLine(*item[1:])
+        if kind == "end":
+            return
+
+
+def _remap(mapper: RecordMapper, raw: bytes | str, source: str, line: int) -> Event:
+    """The Event of a line the child read (JSON: a JSON Lines line, or the text of a record
+    of a JSON document), mapped again as the child did."""
+    assert isinstance(mapper, EventMapper)
+    fields = mapper.fields(json.loads(raw), source, line)
+    assert not isinstance(fields, OutputFollowUp)
+    return event_of(fields)
+
+
+def _read(reader: LogReader, sending: Connection) -> None:
+    """The child: every record, as plain data, :data:`CHUNK` to a message; then the counts."""
+    try:
+        chunk: list[tuple[Any, ...]] = []
+        for record in reader.lean_records():
+            chunk.append(_plain(record))
+            if len(chunk) >= CHUNK:
+                sending.send_bytes(
+                    marshal.dumps(("records", chunk, reader.lines_read, reader.bytes_read))
+                )
+                chunk = []
+        sending.send_bytes(marshal.dumps(("end", chunk, reader.lines_read, reader.bytes_read)))
+    except BaseException:
+        text = traceback.format_exc()
+        sending.send_bytes(marshal.dumps(("error", text, reader.lines_read, reader.bytes_read)))
+    finally:
+        sending.close()
+
+
+def _plain(record: LeanRecord) -> tuple[Any, ...]:
+    """A record as data ``marshal`` writes (participants as kind and name, times as text)."""
+    if type(record) is LogFields:
+        f = record.fields
+        initiator = f[2]
+        kept = fingerprint_of(f[2], f[3], f[4], f[5], f[6], f[8], f[9], f[10])
+        who = (initiator.kind.value, initiator.id)
+        return (
+            _FIELDS, record.source, record.line, record.raw, f[0], f[1].isoformat(), f[7], who,
+            f[4], f[5], f[6], f[8], kept,
+        )  # fmt: skip
+    if type(record) is LogOutput:
+        o = record.output
+        return (
+            _OUTPUT,
+            record.source,
+            record.line,
+            record.raw,
+            (o.id, o.at.isoformat(), o.output, o.scope),
+        )
+    assert type(record) is RejectedLine
+    return (_REJECTED, record.source, record.line, record.reason, record.detail, record.raw)
