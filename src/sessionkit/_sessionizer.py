@@ -2,9 +2,11 @@
 
 It does no I/O, reads no clock and draws no random numbers: time is only what events say
 (``event.at``) or what the caller passes to :meth:`Sessionizer.advance`. The rules' parameters,
-their precedence and their definitions live in ``_rules.py``; :meth:`Sessionizer._decide` tries
-the rules in that precedence, each step marked with its number in ``docs/rules.md``, and
-:meth:`Sessionizer.feed` then applies the decision. The working state is:
+their precedence and their definitions live in ``_rules.py``; the field-level door,
+:meth:`Sessionizer._place` (with :meth:`Sessionizer._target`), tries the rules in that
+precedence, each step marked with its number in ``docs/rules.md``, then applies the decision.
+:meth:`Sessionizer.feed` is that door given an Event; the lean replay calls it with the fields
+it read. The working state is:
 
 * per remembered session (open, or ended but not yet past its horizon) a small summary;
 * per remembered event an index entry (its id, pointing at its session's summary);
@@ -172,8 +174,9 @@ class _Latest:
 # Assignments are built from a tuple of their fields: the fastest way to make a named tuple.
 _assignment = Assignment._make
 
-#: Where the field-level door placed an event: an :class:`Assignment`'s fields after its event
-#: (session id, rule, explicit, started, header, duplicate, thread parent id, closed).
+#: Where an event was placed: an :class:`Assignment`'s fields after its event (session id,
+#: rule, explicit, started, header, duplicate, thread parent id, sessions closed), as the
+#: lean replay gives them (``sessionkit.replay.replay_lean``).
 Placement = tuple[
     str, GroupingRule, bool, bool, bool, bool, "str | None", tuple[SessionSummary, ...]
 ]
