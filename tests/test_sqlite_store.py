@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sessionkit import (
     Event,
@@ -21,6 +24,7 @@ from sessionkit import (
     StoreLockedError,
 )
 from sessionkit.storage import SCHEMA_VERSION, MemoryStore, SQLiteStore, Tracker
+from sessionkit.storage._sqlite import _metadata_json
 from sessionkit.testing.conformance import conformance_stream
 from tests.helpers import ALICE, BOB, at, ev
 
@@ -319,3 +323,17 @@ def test_the_key_filter() -> None:
     assert sum(("a", f"other-{i}") in roomy for i in range(10_000)) < 5
     with pytest.raises(ValueError, match="power of two"):
         KeyFilter(bits=1000)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=15,
+)
+
+
+@given(st.dictionaries(st.text(), json_values, max_size=5))
+def test_metadata_is_encoded_as_json_dumps_encodes_it(metadata: dict[str, object]) -> None:
+    """Rows hold metadata as ``json.dumps(..., ensure_ascii=False, sort_keys=True)`` writes it
+    (one encoder made once: the same text)."""
+    assert _metadata_json(metadata) == json.dumps(metadata, ensure_ascii=False, sort_keys=True)

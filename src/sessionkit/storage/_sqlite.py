@@ -746,9 +746,22 @@ def _session_from(r: Sequence[Any]) -> SessionSummary:
     )
 
 
-#: ``json.dumps(value, ensure_ascii=False, sort_keys=True)``, with one encoder for every event
-#: (``json.dumps`` builds one a call when given options).
-_metadata_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+def _json_encoder() -> Callable[[object], str]:
+    """``json.dumps(value, ensure_ascii=False, sort_keys=True)``, with one encoder for every
+    event (``json.dumps`` builds one a call when given options, and ``JSONEncoder.encode``
+    builds its C encoder a call). Without the circular-reference check: metadata reaches a
+    row only once ``storage_problem`` has encoded it, or found it flat."""
+    encoder = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (another Python): the encoder's own method
+        return encoder.encode
+    chunks = make(
+        None, encoder.default, json.encoder.encode_basestring, None, ": ", ", ", True, False, True
+    )
+    return lambda value: "".join(chunks(value, 0))
+
+
+_metadata_json = _json_encoder()
 
 
 def _event_values(seq: int, session_num: int, assignment: Assignment) -> tuple[Any, ...]:
