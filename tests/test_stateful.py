@@ -123,10 +123,6 @@ class SessionizerMachine(RuleBasedStateMachine):
         assert self.sessionizer.session_of(event_id, scope, at) == expected
         if at == now:
             assert self.sessionizer.session_of(event_id, scope) == expected
-            remembered_now = {
-                i for s, i in known if s == scope and self.model.remembered(s, i, now) is not None
-            }
-            assert set(self.sessionizer.remembered_ids(scope)) == remembered_now
 
     @rule(data=st.data())
     def advance(self, data: st.DataObject) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -321,15 +320,6 @@ class Sessionizer:
         if summary is not None:
             return summary.ended_at is not None
         return self._closed.is_closed(session_id, scope)
-
-    def remembered_ids(self, scope: str = "") -> AbstractSet[str]:
-        """The ids of the events of ``scope`` remembered at :attr:`now`: those whose repeat
-        would be a duplicate (rule 1). A live, read-only view.
-
-        .. versionadded:: 0.3.0
-        """
-        state = self._scopes.get(scope)
-        return state.events.keys() if state is not None else frozenset()
 
     def session_of(self, event_id: str, scope: str = "", at: datetime | None = None) -> str | None:
         """The session of a remembered event: one whose id, fed at ``at`` (by default

@@ -50,7 +50,7 @@ def replay_lean(
 
     .. versionadded:: 0.3.0
     """
-    repeats = Repeats(sessionizer.session_of, remembered=sessionizer.remembered_ids)
+    repeats = Repeats(sessionizer.session_of)
     place, keep = sessionizer._place, repeats.keep
     # In strict order (the common case) lateness is checked here, sparing a generator a line.
     strict = not max_lateness
@@ -94,7 +94,7 @@ def replay_lean(
             kept = fingerprint_of(
                 initiator, target, user_id, session_id, parent_id, ends, fields[9], fields[10]
             )
-        keep(scope, event_id, kept)
+        keep(scope, placed[0], event_id, kept)
         yield read.source, read.line, event_id, scope, placed
 
 

@@ -13,7 +13,6 @@ a repeat's time says when it was sent again, or when its output came.
 from __future__ import annotations
 
 from collections.abc import Callable
-from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import NamedTuple
 
@@ -104,12 +103,11 @@ class Repeats:
     """What a replay knows of remembered events, to tell repeats of their ids apart
     (:func:`replay_records` makes one for the Sessionizer or Tracker it is given).
 
-    ``session_of`` asks the grouping whether an event is still remembered (``remembered``,
-    the ids a grouping remembers in a scope, answers that faster for many); ``record_output``
+    ``session_of`` asks the grouping whether an event is still remembered; ``record_output``
     records a follow-up (a Tracker's), or is ``None`` when nothing is recorded. With ``lookup``
     (a store's recorded event by scope and id) nothing is kept: the store is asked when an id
-    repeats. Without it, a fingerprint of each accepted event is kept (:meth:`remember`) until
-    the grouping forgets the event.
+    repeats. Without it, a fingerprint of each accepted event is kept (:meth:`remember`) with
+    its session's, until the grouping forgets the session (and with it, its events).
 
     .. versionadded:: 0.3.0
     """
@@ -119,67 +117,66 @@ class Repeats:
         session_of: SessionOf,
         record_output: RecordOutput | None = None,
         lookup: Callable[[str, str], Event | None] | None = None,
-        *,
-        remembered: Callable[[str], AbstractSet[str]] | None = None,
     ) -> None:
         self._session_of = session_of
-        self._remembered = remembered
         self._record_output = record_output
         self._lookup = lookup
         #: whether :meth:`remember` keeps anything (not when a store is asked)
         self.keeps = lookup is None
-        #: scope -> event id -> fingerprint
-        self._kept: dict[str, dict[str, Fingerprint]] = {}
-        self._count = 0  # entries added since the last drop, and before it kept
-        self._limit = 4096
+        #: (scope, session id) -> event id -> fingerprint
+        self._kept: dict[tuple[str, str], dict[str, Fingerprint]] = {}
+        self._count = 0  # sessions added since the last drop, and before it kept
+        self._limit = 1024
 
     def __len__(self) -> int:
         """How many events' fingerprints are kept (the remembered ones, and some forgotten
         since the last drop)."""
         return sum(len(ids) for ids in self._kept.values())
 
-    def remember(self, event: Event) -> None:
-        """Keep the fingerprint of an accepted event."""
-        self.keep(event.scope, event.id, fingerprint(event))
+    def remember(self, event: Event, session_id: str | None = None) -> None:
+        """Keep the fingerprint of an accepted event of ``session_id`` (by default, the session
+        ``session_of`` names)."""
+        if session_id is None:
+            session_id = self._session_of(event.id, event.scope, None)
+            assert session_id is not None, "remember an event once it is accepted"
+        self.keep(event.scope, session_id, event.id, fingerprint(event))
 
-    def keep(self, scope: str, event_id: str, kept: Fingerprint) -> None:
-        """Keep the fingerprint of an accepted event, given its scope and id."""
-        ids = self._kept.get(scope)
-        if ids is None:
-            ids = self._kept[scope] = {}
-        ids[event_id] = kept
+    def keep(self, scope: str, session_id: str, event_id: str, kept: Fingerprint) -> None:
+        """Keep the fingerprint of an accepted event, given its scope, session and id."""
+        ids = self._kept.get((scope, session_id))
+        if ids is not None:
+            ids[event_id] = kept
+            return
+        self._kept[(scope, session_id)] = {event_id: kept}
         self._count += 1
         if self._count > self._limit:
             self._drop_forgotten()
 
     def _drop_forgotten(self) -> None:
-        """Drop what the grouping forgot; amortised O(1) per event."""
-        kept: dict[str, dict[str, Fingerprint]] = {}
-        for scope, ids in self._kept.items():
-            if self._remembered is not None:  # the ids remembered, as a set: a look-up each
-                remembered = self._remembered(scope)
-                still = {i: f for i, f in ids.items() if i in remembered}
-            else:
-                session_of = self._session_of
-                still = {i: f for i, f in ids.items() if session_of(i, scope, None) is not None}
-            if still:
-                kept[scope] = still
-        self._kept = kept
-        self._count = len(self)
-        self._limit = 2 * self._count + 4096
+        """Drop the sessions the grouping forgot: a session's events are forgotten together,
+        so one of them tells (an id accepted again later names its new session). Amortised
+        O(1) per session."""
+        session_of = self._session_of
+        self._kept = {
+            key: ids
+            for key, ids in self._kept.items()
+            if session_of(next(iter(ids)), key[0], None) == key[1]
+        }
+        self._count = len(self._kept)
+        self._limit = 2 * self._count + 1024
 
-    def _fingerprint(self, scope: str, event_id: str) -> Fingerprint | None:
+    def _fingerprint(self, scope: str, session_id: str, event_id: str) -> Fingerprint | None:
         if self._lookup is not None:
             event = self._lookup(scope, event_id)
             return None if event is None else fingerprint(event)
-        ids = self._kept.get(scope)
+        ids = self._kept.get((scope, session_id))
         return ids.get(event_id) if ids is not None else None
 
     def repeated(self, event: Event, session_id: str) -> str | None:
         """A duplicate ``event`` (of ``session_id``): ``None`` if it says nothing new, else
         ``"output"`` once its output is recorded as the event's. Raises
         :class:`~sessionkit.ConflictingDuplicateError` naming the fields it contradicts."""
-        kept = self._fingerprint(event.scope, event.id)
+        kept = self._fingerprint(event.scope, session_id, event.id)
         if kept is None:  # not kept (a grouping restored from elsewhere): cannot compare
             return None
         differ, adds_output = compare(kept, fingerprint(event))
@@ -188,7 +185,7 @@ class Repeats:
         if not adds_output:
             return None
         assert event.output is not None
-        self._set_output(event.scope, event.id, event.output, event.at, kept)
+        self._set_output(event.scope, session_id, event.id, event.output, event.at, kept)
         return "output"
 
     def follow_up(self, output: OutputFollowUp) -> str:
@@ -196,20 +193,23 @@ class Repeats:
         :class:`~sessionkit.UnknownEventError` when the event is not remembered, and
         :class:`~sessionkit.ConflictingDuplicateError` when it already has another output."""
         session_id = self._session_of(output.id, output.scope, output.at)
-        kept = None if session_id is None else self._fingerprint(output.scope, output.id)
+        kept = (
+            None if session_id is None else self._fingerprint(output.scope, session_id, output.id)
+        )
         if session_id is None or kept is None:
             raise UnknownEventError(output.id, output.scope)
         if kept & _MASK:
             if kept & _MASK != _output_hash(output.output):
                 raise ConflictingDuplicateError(output.id, session_id, ("output",))
             return session_id
-        self._set_output(output.scope, output.id, output.output, output.at, kept)
+        self._set_output(output.scope, session_id, output.id, output.output, output.at, kept)
         return session_id
 
     def _set_output(
-        self, scope: str, event_id: str, text: str, at: datetime, kept: Fingerprint
+        self, scope: str, session_id: str, event_id: str, text: str, at: datetime, kept: Fingerprint
     ) -> None:
         if self._record_output is not None:
             self._record_output(event_id, text, scope, at)
         if self.keeps:
-            self._kept.setdefault(scope, {})[event_id] = kept & ~_MASK | _output_hash(text)
+            ids = self._kept.setdefault((scope, session_id), {})
+            ids[event_id] = kept & ~_MASK | _output_hash(text)

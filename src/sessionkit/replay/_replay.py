@@ -110,7 +110,7 @@ def _grouping(group: Sessionizer | Tracker | Grouper) -> tuple[Grouper, Repeats 
     """The function that groups batches, and what compares repeats (for the objects): a
     Tracker's store is asked for the events repeated, when it answers queries."""
     if isinstance(group, Sessionizer):
-        return group.feed_each, Repeats(group.session_of, remembered=group.remembered_ids)
+        return group.feed_each, Repeats(group.session_of)
     if isinstance(group, Tracker):
         event_of = getattr(group.store, "event", None)  # a SessionQueries store's
         lookup = None
@@ -209,7 +209,7 @@ def _grouped(batch: list[LogEvent], group: Grouper, repeats: Repeats | None) -> 
             )
         elif not outcome.duplicate:
             if remember is not None:
-                remember(record.event)
+                remember(record.event, outcome.session_id)
             yield Replayed(record.source, record.line, outcome)
         elif repeats is None:
             yield Replayed(record.source, record.line, outcome)
