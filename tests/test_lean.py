@@ -469,3 +469,25 @@ def test_a_mapper_of_a_subclass_is_called_not_compiled() -> None:
     assert [record.event.id for record in reader] == ["Q1"]  # type: ignore[union-attr]
     reader = LogReader(["-"], stdin=io.BytesIO(data), mapper=Shouting())
     assert [record.fields[0] for record in reader.lean_records()] == ["Q1"]  # type: ignore[union-attr]
+
+
+@given(st.lists(st.tuples(st.text(min_size=1), st.text(min_size=1)), max_size=20))
+def test_csv_pairs_are_written_as_the_csv_module_writes_them(
+    tmp_path_factory: pytest.TempPathFactory, pairs: list[tuple[str, str]]
+) -> None:
+    """The CSV of assignments: rows written straight equal the csv module's, for any ids."""
+    import csv
+
+    from sessionkit.replay import AssignmentWriter
+
+    folder = tmp_path_factory.mktemp("pairs")
+    with AssignmentWriter(folder / "a.csv") as writer:
+        pair = writer.pair_writer()
+        assert pair is not None
+        for event_id, session_id in pairs:
+            pair(event_id, session_id)
+    with open(folder / "b.csv", "w", encoding="utf-8", errors="surrogatepass", newline="") as f:
+        rows = csv.writer(f, lineterminator="\n")
+        rows.writerow(("event_id", "session_id"))
+        rows.writerows(pairs)
+    assert (folder / "a.csv").read_bytes() == (folder / "b.csv").read_bytes()

@@ -320,7 +320,7 @@ def _write_outcomes(
         else:
             joined += 1
         if pairs is not None:
-            pairs((event_id, session_id))
+            pairs(event_id, session_id)
         elif fields is not None:
             fields(
                 event_id, scope, session_id, rule.value, started, header, thread_parent,

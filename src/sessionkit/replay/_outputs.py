@@ -73,13 +73,25 @@ class AssignmentWriter(_Output):
             a.thread_parent_id, outcome.source, outcome.line,
         )  # fmt: skip
 
-    def pair_writer(self) -> Callable[[tuple[str, str]], object] | None:
-        """For a ``.csv`` file, the function that writes one ``(event_id, session_id)`` row
-        (what :meth:`write_fields` writes there, with less to pass); ``None`` for ``.jsonl``.
+    def pair_writer(self) -> Callable[[str, str], object] | None:
+        """For a ``.csv`` file, the function that writes one ``event_id,session_id`` row (what
+        :meth:`write_fields` writes there, with less to pass); ``None`` for ``.jsonl``. Ids
+        that need no quoting are written as they are, the others by the ``csv`` module.
 
         .. versionadded:: 0.3.0
         """
-        return self._writer.writerow if self._csv else None
+        if not self._csv:
+            return None
+        write, writerow = self._file.write, self._writer.writerow
+
+        def pair(event_id: str, session_id: str) -> None:
+            both = event_id + session_id
+            if "," in both or '"' in both or "\n" in both or "\r" in both:  # may be quoted
+                writerow((event_id, session_id))
+            else:  # what csv writes for them, without its call
+                write(f"{event_id},{session_id}\n")
+
+        return pair
 
     def write_fields(
         self,
