@@ -344,21 +344,16 @@ class Sessionizer:
         :class:`~sessionkit.TimeOutOfRangeError` for an event whose session would close past
         what ``datetime`` holds; a refused event leaves the Sessionizer exactly as it was.
         """
-        return _assignment(
-            (
-                event,
-                *self._place(  # type: ignore[misc] # given the Event, it raises, never None
-                    event,
-                    event.id,
-                    event.at,
-                    event.scope,
-                    event.initiator,
-                    event.user_id,
-                    event.session_id,
-                    event.parent_id,
-                    event.ends_session,
-                ),
-            )
+        return self._place(  # type: ignore[return-value] # given the Event: an Assignment
+            event,
+            event.id,
+            event.at,
+            event.scope,
+            event.initiator,
+            event.user_id,
+            event.session_id,
+            event.parent_id,
+            event.ends_session,
         )
 
     def feed_each(self, events: Iterable[Event]) -> list[Assignment | RefusedEventError]:
@@ -387,14 +382,15 @@ class Sessionizer:
         session_id: str | None,
         parent_id: str | None,
         ends_session: bool,
-    ) -> Placement | None:
+    ) -> Assignment | Placement | None:
         """The field-level door: decide where an event with these fields goes, and record it.
 
         :meth:`feed` is this door given an Event's fields; a replay calls it with fields it
         has validated as an :class:`~sessionkit.Event` would, without building one. The rules
         of ``_rules.PRECEDENCE`` are tried in order (each step marked with its number in
-        ``docs/rules.md``), then the decision is applied in one pass. Returns an
-        :class:`~sessionkit.Assignment`'s fields after its event. A refusal (rules 2, 3, 4, 9,
+        ``docs/rules.md``), then the decision is applied in one pass. Returns the
+        :class:`~sessionkit.Assignment` of ``event``, or without an Event its fields after the
+        event (a :data:`~sessionkit.Placement`). A refusal (rules 2, 3, 4, 9,
         or a horizon past what ``datetime`` holds) changes nothing and raises its error naming
         ``event``; with ``event`` ``None`` it returns ``None`` instead, and the caller builds
         the Event and feeds it to have the error that names it.
@@ -405,6 +401,10 @@ class Sessionizer:
         if state is not None:
             seen = state.events.get(event_id)
             if seen is not None and at < seen.horizon:
+                if event is not None:
+                    return _assignment(
+                        (event, seen.id, _DUPLICATE, seen.explicit, False, False, True, None, ())
+                    )
                 return (seen.id, _DUPLICATE, seen.explicit, False, False, True, None, ())
         # Rule 2: time never goes back.
         now = self._now
@@ -473,7 +473,12 @@ class Sessionizer:
             target.ended_at = at
             self._closed.add(target.id, scope)
             closed = (*closed, target.report(_CLOSED, _ENDED))
-        return (target.id, rule, target.explicit, started, is_header, False, thread_parent, closed)
+        explicit = target.explicit
+        if event is not None:  # feed: the Assignment, made at once
+            return _assignment(
+                (event, target.id, rule, explicit, started, is_header, False, thread_parent, closed)
+            )
+        return (target.id, rule, explicit, started, is_header, False, thread_parent, closed)
 
     def _target(  # noqa: PLR0912 - the fields the rules read, the rules in order
         self,

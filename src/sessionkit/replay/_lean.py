@@ -76,7 +76,9 @@ def replay_lean(
                 yield late_line(read, newest, max_lateness)
                 continue
             newest = at
-        placed = place(None, event_id, at, scope, initiator, user_id, session_id, parent_id, ends)
+        placed: Placement | None = place(  # type: ignore[assignment] # without an Event
+            None, event_id, at, scope, initiator, user_id, session_id, parent_id, ends
+        )
         if placed is None:  # refused: nothing changed
             yield _refusal(read, sessionizer)
             continue

@@ -242,6 +242,7 @@ class LogReader:
         if fast and self._fast is None:
             raise ValueError("fast=True needs msgspec: pip install 'sessionkit[fast]'")
         self.lines_read = 0
+        self._compiled: tuple[EventMapper, FieldsOf, TypedFieldsOf | None] | None = None
         self._map: Callable[[dict[str, Any], str, int], Any]
         self._map_line: Callable[[bytes, str, int], Any] | None
         self._wrap: Callable[[str, int, Any, bytes | str], LeanRecord | LogRecord]
@@ -448,8 +449,10 @@ class LogReader:
             self._map = mapper.fields if lean and isinstance(mapper, EventMapper) else mapper
             self._map_line = None
             return
-        compiled = compile_fields(mapper)
-        typed = compile_typed(mapper) if self._fast is not None else None
+        if self._compiled is None or self._compiled[0] is not mapper:  # compiled once
+            typed = compile_typed(mapper) if self._fast is not None else None
+            self._compiled = (mapper, compile_fields(mapper), typed)
+        _, compiled, typed = self._compiled
         if lean:
             self._map, self._map_line = compiled, typed
         else:
