@@ -3,7 +3,7 @@
 It does no I/O, reads no clock and draws no random numbers: time is only what events say
 (``event.at``) or what the caller passes to :meth:`Sessionizer.advance`. The rules' parameters,
 their precedence and their definitions live in ``_rules.py``; the field-level door,
-:meth:`Sessionizer._place` (with :meth:`Sessionizer._target`), tries the rules in that
+:meth:`Sessionizer._place`, tries the rules in that
 precedence, each step marked with its number in ``docs/rules.md``, then applies the decision.
 :meth:`Sessionizer.feed` is that door given an Event; the lean replay calls it with the fields
 it read. The working state is:
@@ -179,19 +179,6 @@ _assignment = Assignment._make
 Placement = tuple[
     str, GroupingRule, bool, bool, bool, bool, "str | None", tuple[SessionSummary, ...]
 ]
-
-
-class _Refused(Exception):  # noqa: N818 - a signal inside the door, never seen outside
-    """A rule refused an event the door was given no Event for (see ``Sessionizer._place``)."""
-
-
-def _closed(
-    event: Event | None, session_id: str, closed_at: datetime | None, rule: Rule
-) -> Exception:
-    """Rules 3, 4 and 9's refusal: content for a closed session."""
-    if event is None:
-        return _Refused()
-    return SessionClosedError(event, session_id, closed_at, rule)
 
 
 _NONE_CLOSED: tuple[SessionSummary, ...] = ()
@@ -412,12 +399,56 @@ class Sessionizer:
             if event is None:
                 return None
             raise OutOfOrderError(event, at, now)
-        try:
-            target, rule, new_id = self._target(
-                event, event_id, at, scope, initiator, user_id, session_id, parent_id, state
-            )
-        except _Refused:
-            return None
+        sessions = state.sessions if state is not None else _NO_SESSIONS
+        target: _Summary | None = None
+        rule, new_id = _NEW_SESSION, ""
+        if session_id is not None:  # Rule 3: an explicit session id names its session.
+            rule = _EXPLICIT_ID
+            target = sessions.get(session_id)
+            if target is not None:
+                if not target.is_open_at(at):
+                    if event is None:
+                        return None
+                    raise SessionClosedError(
+                        event, session_id, target.closed_at(), Rule.EXPLICIT_ID
+                    )
+            elif self._closed.is_closed(session_id, scope):
+                if event is None:
+                    return None
+                raise SessionClosedError(event, session_id, None, Rule.EXPLICIT_ID)
+            else:
+                new_id = session_id
+        else:
+            if state is not None and parent_id is not None:
+                # Rule 4: a link to a remembered parent joins the parent's session.
+                parent = state.events.get(parent_id)
+                if parent is not None and at < parent.horizon:
+                    if parent.ended_at is not None:
+                        if event is None:
+                            return None
+                        raise SessionClosedError(
+                            event, parent.id, parent.ended_at, Rule.PARENT_LINK
+                        )
+                    target, rule = parent, _PARENT_LINK
+            if state is not None and target is None:
+                # Rule 5: the same user key, within the join window, into an open session.
+                # (_rules.user_key, in_join_window and is_open_at, inlined: this runs per event.)
+                latest = state.latest.get(user_id if user_id is not None else initiator.id)
+                if latest is not None and at - latest.at <= self._join_window:
+                    session = latest.session
+                    if session.ended_at is None and at < session.horizon:
+                        target, rule = session, _JOIN_WINDOW
+            if target is None:
+                # Rule 9: a new implicit session; its derived id must be neither closed nor taken.
+                new_id = derive_session_id(scope, event_id)
+                taken = sessions.get(new_id)
+                if taken is not None or self._closed.is_closed(new_id, scope):
+                    if event is None:
+                        return None
+                    if taken is None or not taken.is_open_at(at):
+                        closed_at = None if taken is None else taken.closed_at()
+                        raise SessionClosedError(event, new_id, closed_at, Rule.SESSION_IDS)
+                    raise SessionIdConflictError(event, new_id)
         try:  # rules 7 and 10: the session goes idle, and its events are forgotten, at its horizon
             horizon = at + self._idle_timeout  # _rules.horizon, inlined
         except OverflowError:
@@ -479,60 +510,6 @@ class Sessionizer:
                 (event, target.id, rule, explicit, started, is_header, False, thread_parent, closed)
             )
         return (target.id, rule, explicit, started, is_header, False, thread_parent, closed)
-
-    def _target(  # noqa: PLR0912 - the fields the rules read, the rules in order
-        self,
-        event: Event | None,
-        event_id: str,
-        at: datetime,
-        scope: str,
-        initiator: Participant,
-        user_id: str | None,
-        session_id: str | None,
-        parent_id: str | None,
-        state: _Scope | None,
-    ) -> tuple[_Summary | None, GroupingRule, str]:
-        """Rules 3, 4, 5 and 9, in order: the session to join (``None`` to start one), the rule
-        that decided, and the new session's id (else ``""``). Raises the refusals of rules 3, 4
-        and 9 (:class:`_Refused` without ``event``). Changes nothing."""
-        sessions = state.sessions if state is not None else _NO_SESSIONS
-        # Rule 3: an explicit session id names its session.
-        if session_id is not None:
-            named = sessions.get(session_id)
-            if named is not None:
-                if not named.is_open_at(at):
-                    raise _closed(event, session_id, named.closed_at(), Rule.EXPLICIT_ID)
-                return named, _EXPLICIT_ID, ""
-            if self._closed.is_closed(session_id, scope):
-                raise _closed(event, session_id, None, Rule.EXPLICIT_ID)
-            return None, _EXPLICIT_ID, session_id
-        if state is not None:
-            # Rule 4: a link to a remembered parent joins the parent's session.
-            if parent_id is not None:
-                parent = state.events.get(parent_id)
-                if parent is not None and at < parent.horizon:
-                    if parent.ended_at is not None:
-                        raise _closed(event, parent.id, parent.ended_at, Rule.PARENT_LINK)
-                    return parent, _PARENT_LINK, ""
-            # Rule 5: the same user key, within the join window, into an open session.
-            # (_rules.user_key, in_join_window and is_open_at, inlined: this runs per event.)
-            latest = state.latest.get(user_id if user_id is not None else initiator.id)
-            if latest is not None and at - latest.at <= self._join_window:
-                session = latest.session
-                if session.ended_at is None and at < session.horizon:
-                    return session, _JOIN_WINDOW, ""
-        # Rule 9: a new implicit session; its derived id must be neither closed nor taken.
-        new_id = derive_session_id(scope, event_id)
-        taken = sessions.get(new_id)
-        if taken is not None:
-            if not taken.is_open_at(at):
-                raise _closed(event, new_id, taken.closed_at(), Rule.SESSION_IDS)
-            if event is None:
-                raise _Refused
-            raise SessionIdConflictError(event, new_id)
-        if self._closed.is_closed(new_id, scope):
-            raise _closed(event, new_id, None, Rule.SESSION_IDS)
-        return None, _NEW_SESSION, new_id
 
     def advance(self, now: datetime) -> tuple[SessionSummary, ...]:
         """Move time forward to ``now`` without an event; return the sessions that closed.
