@@ -23,7 +23,9 @@ import random
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sessionkit import ClosedSessionSet, Event, Participant, ParticipantKind, Rules, Sessionizer
 
@@ -89,28 +91,29 @@ def bare_gap_rule(events: list[Event], window: timedelta) -> int:
     return sessions
 
 
-def print_door(events: list[Event], repeat: int) -> None:
-    """The rate of the Sessionizer's field-level door (what ``feed`` calls, and what the lean
-    replay calls with fields it read), given each event's fields ready."""
-    fields = [
-        (e.id, e.at, e.scope, e.initiator, e.user_id, e.session_id, e.parent_id, e.ends_session)
-        for e in events
-    ]
+def print_rates(
+    label: str,
+    arguments: list[tuple[Any, ...]],
+    entry: Callable[[Sessionizer], Callable[..., object]],
+    repeat: int,
+) -> None:
+    """Call ``entry(sessionizer)`` with each of ``arguments``, ``repeat`` times, each time into
+    a fresh Sessionizer; print the best and the median rate."""
     gc.collect()
     gc.freeze()
     rates = []
     for _ in range(repeat):
         sessionizer = Sessionizer()
-        place = sessionizer._place
+        call = entry(sessionizer)
         started = time.perf_counter()
-        for f in fields:
-            place(None, *f)
-        rates.append(len(fields) / (time.perf_counter() - started))
-        del sessionizer, place
+        for args in arguments:
+            call(*args)
+        rates.append(len(arguments) / (time.perf_counter() - started))
+        del sessionizer, call
         gc.collect()
     rates.sort()
     print(
-        f"the field-level door (Sessionizer._place): {rates[-1]:,.0f} events/s best of {repeat} "
+        f"{label}: {rates[-1]:,.0f} events/s best of {repeat} "
         f"(median {rates[len(rates) // 2]:,.0f})"
     )
 
@@ -127,25 +130,16 @@ def main() -> None:
     span = events[-1].at - events[0].at
     print(f"stream: {len(events):,} events, {args.users:,} users, spanning {span}")
 
-    gc.collect()
-    gc.freeze()
-    rates = []
-    for _ in range(args.repeat):
-        sessionizer = Sessionizer()
-        feed = sessionizer.feed
-        started = time.perf_counter()
-        for event in events:
-            feed(event)
-        rates.append(len(events) / (time.perf_counter() - started))
-        del sessionizer, feed
-        gc.collect()
-    rates.sort()
-    print(
-        f"Sessionizer.feed: {rates[-1]:,.0f} events/s best of {args.repeat} "
-        f"(median {rates[len(rates) // 2]:,.0f})"
-    )
-
-    print_door(events, args.repeat)
+    print_rates("Sessionizer.feed", [(e,) for e in events], lambda s: s.feed, args.repeat)
+    # The field-level door (what feed calls, and the lean replay with the fields it read),
+    # given each event's fields ready.
+    fields = [
+        (None, e.id, e.at, e.scope, e.initiator, e.user_id, e.session_id, e.parent_id,
+         e.ends_session)
+        for e in events
+    ]  # fmt: skip
+    door = "the field-level door (Sessionizer._place)"
+    print_rates(door, fields, lambda s: s._place, args.repeat)
 
     started = time.perf_counter()
     bare = bare_gap_rule(events, Rules().join_window)

@@ -20,6 +20,7 @@ from sessionkit.cli._args import (
     add_log_options,
     add_rule_options,
     log_reader,
+    positive_int,
     rules_from_options,
 )
 from sessionkit.cli._progress import Progress
@@ -132,13 +133,7 @@ def _workers(text: str) -> int:
     if text == "auto":
         cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
         return len(cores) if cores else os.cpu_count() or 1
-    try:
-        count = int(text)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of processes or auto, not {text!r}")
-    return count
+    return positive_int(text)
 
 
 @attrs.frozen
