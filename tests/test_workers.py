@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import multiprocessing
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -106,8 +107,10 @@ def test_an_error_in_the_child_is_raised_with_its_traceback(
 def test_closing_early_ends_the_child() -> None:
     lines = "".join(json.dumps(record) + "\n" for record in generate(5000, 60, 4)).encode()
     records = read_apart(LogReader(["-"], stdin=io.BytesIO(lines)))
-    assert next(records) is not None
-    records.close()  # returns: the child, blocked sending, is ended
+    assert next(records).line == 1
+    assert len(multiprocessing.active_children()) == 1
+    records.close()  # the child, blocked sending the rest, is ended
+    assert multiprocessing.active_children() == []
 
 
 def test_what_cannot_be_read_apart_says_why(tmp_path: Path) -> None:

@@ -83,14 +83,15 @@ def read_apart(reader: LogReader) -> Generator[LeanRecord, None, None]:
     child = context.Process(target=_read, args=(reader, sending), daemon=True)
     child.start()
     sending.close()
+    ended = False
     try:
         yield from _received(reader, receiving)
+        ended = True
     finally:
         receiving.close()
-        child.join(timeout=5)
-        if child.is_alive():  # the iterator was closed early: the child waits to send
+        if not ended:  # closed early, or failed: the child may be waiting to send
             child.terminate()
-            child.join()
+        child.join()
 
 
 def _received(reader: LogReader, receiving: Connection) -> Iterator[LeanRecord]:
