@@ -106,11 +106,12 @@ def test_an_error_in_the_child_is_raised_with_its_traceback(
 
 def test_closing_early_ends_the_child() -> None:
     lines = "".join(json.dumps(record) + "\n" for record in generate(5000, 60, 4)).encode()
+    before = set(multiprocessing.active_children())
     records = read_apart(LogReader(["-"], stdin=io.BytesIO(lines)))
     assert next(records).line == 1
-    assert len(multiprocessing.active_children()) == 1
+    assert len(set(multiprocessing.active_children()) - before) == 1
     records.close()  # the child, blocked sending the rest, is ended
-    assert multiprocessing.active_children() == []
+    assert set(multiprocessing.active_children()) <= before
 
 
 def test_what_cannot_be_read_apart_says_why(tmp_path: Path) -> None:
