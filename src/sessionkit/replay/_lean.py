@@ -19,6 +19,7 @@ from sessionkit.replay._readers import (
     LeanRecord,
     LogEvent,
     LogFields,
+    LogOutput,
     RejectedLine,
     raw_text,
 )
@@ -57,25 +58,21 @@ def replay_lean(
     newest = None
     for record in records if strict else in_time_order(records, max_lateness):
         kind = type(record)
-        if kind is not LogFields and kind is not KeptFields:
-            if kind is RejectedLine:
-                yield record  # type: ignore[misc]
+        if kind is RejectedLine:
+            yield record  # type: ignore[misc]
+            continue
+        if strict:  # an event, or an output sent alone, put in time order
+            when = record.output.at if kind is LogOutput else record.fields[1]  # type: ignore[union-attr]
+            if newest is not None and when < newest:
+                yield late_line(record, newest, max_lateness)  # type: ignore[arg-type]
                 continue
-            if strict:  # an output sent alone is put in time order as an event is
-                if newest is not None and record.output.at < newest:  # type: ignore[union-attr]
-                    yield late_line(record, newest, max_lateness)  # type: ignore[arg-type]
-                    continue
-                newest = record.output.at  # type: ignore[union-attr]
+            newest = when
+        if kind is LogOutput:
             yield _output_set(record, repeats)  # type: ignore[arg-type]
             continue
         read: LogFields | KeptFields = record  # type: ignore[assignment]
         fields = read.fields
         event_id, at, initiator, target, user_id, session_id, parent_id, scope, ends = fields[:9]
-        if strict:
-            if newest is not None and at < newest:
-                yield late_line(read, newest, max_lateness)
-                continue
-            newest = at
         placed: Placement | None = place(  # type: ignore[assignment] # without an Event
             None, event_id, at, scope, initiator, user_id, session_id, parent_id, ends
         )
