@@ -14,6 +14,7 @@ there with the very functions the mapper uses; any other record goes to
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sessionkit.replay._layout import (
@@ -76,8 +77,8 @@ _DECODE = """\
 
 
 class _Layout:
-    """The names a layout's compiled reading reads first: the ten fields', the time's and the
-    scope's (``None`` when the layout has no scope field), and every name of the scope."""
+    """The names a layout's compiled reading reads first: the ten fields' and the time's; and
+    every name of the scope."""
 
     def __init__(self, mapper: EventMapper) -> None:
         layout = mapper.layout
@@ -90,7 +91,6 @@ class _Layout:
             (var, _paths(name) or ("",)) for var, name in zip(_NAMES, names, strict=True)
         ]
         self.time = layout.time[0]
-        self.scope = layout.scope[0] if layout.scope else None
         self.scopes = layout.scope
         # A field with alternatives whose first name is absent: the mapper tries the others.
         self.unusual = "".join(
@@ -115,17 +115,18 @@ def compile_fields(mapper: EventMapper) -> FieldsOf:
     if not _compilable(mapper):
         return mapper.fields
     shape = _Layout(mapper)
-    reads = "\n".join(f"    {var} = {_read(paths[0])}" for var, paths in shape.fields)
+    read = partial(_read, _get)
+    reads = "\n".join(f"    {var} = {read(paths[0])}" for var, paths in shape.fields)
     scope = (
-        'scope = ""'
-        if shape.scope is None
-        else f"scope = _s if type(_s := {_read(shape.scope)}) is str and _s else scope_of(record)"
+        f"scope = _s if type(_s := {read(shape.scopes[0])}) is str and _s else scope_of(record)"
+        if shape.scopes
+        else 'scope = ""'
     )
     source = _TEMPLATE.format(
         argument="record",
         prologue="    get = record.get",
         reads=reads,
-        time=_read(shape.time),
+        time=read(shape.time),
         unusual=shape.unusual,
         otherwise="generic(record, source, line)",
         scope=scope,
@@ -160,15 +161,7 @@ def compile_typed(mapper: EventMapper) -> TypedFieldsOf | None:
         gc=False,
     )
 
-    def read(name: str) -> str:
-        if "." not in name:
-            return f"record.{attribute[name]}"
-        first, rest = name.split(".")
-        return (
-            f"(_v.get({rest!r}) if type(_v := record.{attribute[first]}) is dict "
-            f"else (record.{attribute[name]} if _v is None else None))"
-        )
-
+    read = partial(_read, lambda key: f"record.{attribute[key]}")
     source = _TEMPLATE.format(
         argument="raw",
         prologue=_DECODE,
@@ -217,15 +210,21 @@ def _compiled(source: str, mapper: EventMapper, extra: dict[str, Any]) -> Any:
     return namespace["fields"]
 
 
-def _read(name: str) -> str:
-    """The expression that reads the field ``name`` as :func:`_dig` does (``get`` is the
-    record's ``get``): a dotted name of two parts inline, a longer one through ``dig``."""
+def _get(key: str) -> str:
+    """The expression that reads a top-level key of a dict (``get`` is the record's ``get``)."""
+    return f"get({key!r})"
+
+
+def _read(key_of: Callable[[str], str], name: str) -> str:
+    """The expression that reads the field ``name`` as :func:`_dig` does, where ``key_of``
+    gives the expression that reads a top-level key: a dotted name of two parts inline, a
+    longer one through ``dig`` (in a dict only)."""
     parts = tuple(name.split("."))
     if len(parts) == 1:
-        return f"get({name!r})"
+        return key_of(name)
     if len(parts) == 2:
         return (
-            f"(_v.get({parts[1]!r}) if type(_v := get({parts[0]!r})) is dict "
-            f"else (get({name!r}) if _v is None else None))"
+            f"(_v.get({parts[1]!r}) if type(_v := {key_of(parts[0])}) is dict "
+            f"else ({key_of(name)} if _v is None else None))"
         )
     return f"dig(record, {parts!r})"
