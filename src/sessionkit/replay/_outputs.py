@@ -6,6 +6,7 @@ import csv
 import json
 import os
 from collections.abc import Callable
+from functools import partial
 from types import TracebackType
 from typing import IO, TypeVar
 
@@ -57,10 +58,11 @@ class AssignmentWriter(_Output):
         if not name.endswith((".csv", ".jsonl")):
             raise ValueError(f"{os.fspath(path)}: an assignments file must end in .csv or .jsonl")
         super().__init__(path)
-        self._csv = name.endswith(".csv")
-        if self._csv:
-            self._writer = csv.writer(self._file, lineterminator="\n")
-            self._writer.writerow(("event_id", "session_id"))
+        self._pair: Callable[[str, str], None] | None = None
+        if name.endswith(".csv"):
+            writerow = csv.writer(self._file, lineterminator="\n").writerow
+            writerow(("event_id", "session_id"))
+            self._pair = partial(_csv_pair, self._file.write, writerow)
 
     def write(self, outcome: Replayed) -> None:
         """Write one outcome (duplicates are skipped)."""
@@ -80,18 +82,7 @@ class AssignmentWriter(_Output):
 
         .. versionadded:: 0.3.0
         """
-        if not self._csv:
-            return None
-        write, writerow = self._file.write, self._writer.writerow
-
-        def pair(event_id: str, session_id: str) -> None:
-            both = event_id + session_id
-            if "," in both or '"' in both or "\n" in both or "\r" in both:  # may be quoted
-                writerow((event_id, session_id))
-            else:  # what csv writes for them, without its call
-                write(f"{event_id},{session_id}\n")
-
-        return pair
+        return self._pair
 
     def write_fields(
         self,
@@ -109,8 +100,8 @@ class AssignmentWriter(_Output):
 
         .. versionadded:: 0.3.0
         """
-        if self._csv:
-            self._writer.writerow((event_id, session_id))
+        if self._pair is not None:
+            self._pair(event_id, session_id)
             return
         self._json(
             {
@@ -125,6 +116,21 @@ class AssignmentWriter(_Output):
                 "line": line,
             }
         )
+
+
+def _csv_pair(
+    write: Callable[[str], object],
+    writerow: Callable[[tuple[str, str]], object],
+    event_id: str,
+    session_id: str,
+) -> None:
+    """One ``event_id,session_id`` row: ids that need no quoting written as they are (what
+    the ``csv`` module writes for them, without its call), the others by ``writerow``."""
+    both = event_id + session_id
+    if "," in both or '"' in both or "\n" in both or "\r" in both:  # may be quoted
+        writerow((event_id, session_id))
+    else:
+        write(f"{event_id},{session_id}\n")
 
 
 class SessionWriter(_Output):
