@@ -183,6 +183,10 @@ def _encodable(text: str) -> bool:
     return True
 
 
+#: What is wrong with a string a store cannot keep.
+LONE_SURROGATE = "a string holds a lone surrogate, which UTF-8 cannot encode"
+
+
 def storage_problem(event: Event) -> str | None:
     """Why a store could not keep ``event`` exactly, or ``None`` if it can.
 
@@ -206,7 +210,7 @@ def storage_problem(event: Event) -> str | None:
         texts = (event.id, event.scope, event.initiator.id, target.id if target else None)
         for text in (*texts, user_id, session_id, parent_id, text_in, text_out):
             if text is not None and not _encodable(text):
-                return "a string holds a lone surrogate, which UTF-8 cannot encode"
+                return LONE_SURROGATE
     if event.metadata and not _flat_and_plain(event.metadata):
         plain = dict(event.metadata)
         try:

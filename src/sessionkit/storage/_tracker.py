@@ -19,7 +19,7 @@ from sessionkit import (
     UnstorableEventError,
 )
 from sessionkit.storage._protocols import SessionRecorder
-from sessionkit.storage._records import Batch, _encodable, storage_problem
+from sessionkit.storage._records import LONE_SURROGATE, Batch, _encodable, storage_problem
 
 __all__ = ["Tracker"]
 
@@ -172,10 +172,7 @@ class Tracker:
             if session_id is None:
                 raise UnknownEventError(event_id, scope)
             if not output.isascii() and not _encodable(output):
-                raise UnstorableEventError(
-                    None, "a string holds a lone surrogate, which UTF-8 cannot encode",
-                    event_id=event_id,
-                )  # fmt: skip
+                raise UnstorableEventError(None, LONE_SURROGATE, event_id=event_id)
             rules, now = self._sessionizer.rules, self._sessionizer.now
             self._record(Batch(rules, now, outputs=((scope, event_id, output),)))
             return session_id
