@@ -16,10 +16,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sessionkit import Assignment, LogLineError, RefusedEventError, Rules, Sessionizer
+from sessionkit import (
+    Assignment,
+    LogLineError,
+    Participant,
+    ParticipantKind,
+    RefusedEventError,
+    Rules,
+    Sessionizer,
+)
 from sessionkit.cli import main
 from sessionkit.replay import (
     EventMapper,
+    KeptFields,
     LogLayout,
     LogReader,
     Replayed,
@@ -28,8 +37,10 @@ from sessionkit.replay import (
     replay_records,
 )
 from sessionkit.replay._compiled import compile_fields, compile_typed
+from sessionkit.storage import MemoryStore, SQLiteStore, Tracker
 from sessionkit.testing.synth import generate
 
+from .helpers import T0
 from .strategies import rules_strategy, streams
 from .test_fast import HOSTILE
 from .test_repeats import line as prompt
@@ -398,6 +409,112 @@ def test_repeats_outputs_and_refusals_replay_the_same(lateness: float) -> None:
 def test_any_lines_replay_the_same(lines: list[bytes], lateness: int, rules: Rules) -> None:
     lean, full = both(b"".join(item + b"\n" for item in lines), lateness, rules)
     assert lean == full
+
+
+# -- into a store ---------------------------------------------------------------------------------
+
+#: Lines a store may not keep as they are, or keeps only after the full check: a lone
+#: surrogate, metadata that is not plain JSON (NaN), nested and non-ASCII metadata, and an
+#: unstorable repeat of an accepted event.
+UNUSUAL = [
+    prompt("u1", 20, input="\ud800"),
+    prompt("u2", 21, metadata={"user_id": "ann", "score": float("nan")}),
+    prompt("u3", 22, metadata={"user_id": "ann", "tags": ["a", {"b": 1.5}], "é": "ü"}),
+    prompt("u4", 23, output="\u00e9t\u00e9", metadata={"user_id": "\u00e9"}),
+    prompt("q1", 24, input="\udc00"),
+]
+
+
+def table_rows(store: SQLiteStore) -> list[list[tuple[Any, ...]]]:
+    """Every row of every table of a SQLite store, in order."""
+    tables = ("meta", "sessions", "events", "session_users")
+    return [store._db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables]
+
+
+def stored(
+    data: bytes, lateness: float = 0, rules: Rules | None = None
+) -> tuple[list[object], ...]:
+    """The outcomes of both replays of ``data`` through a Tracker on a SQLite store and on a
+    memory store (batches of 4: refusals, repeats and closings fall at their edges), with
+    lines read, the grouping's state and what the stores hold."""
+    results = []
+    for lean in (True, False):
+        got: list[object] = []
+        for store in (SQLiteStore(":memory:"), MemoryStore()):
+            reader = LogReader(["-"], stdin=io.BytesIO(data), stdin_name="log")
+            tracker = Tracker(store, rules)
+            late = timedelta(seconds=lateness)
+            outcomes = (
+                replay_lean(reader.lean_records(), tracker, max_lateness=late, batch_size=4)
+                if lean
+                else replay_records(reader, tracker, max_lateness=late, batch_size=4)
+            )
+            got += [*normal(outcomes), reader.lines_read, tracker.sessionizer.snapshot()]
+            if isinstance(store, SQLiteStore):
+                got.append(table_rows(store))
+            else:
+                got.append(store.sessions(limit=10**6))
+        results.append(got)
+    return tuple(results)
+
+
+def test_the_example_log_is_stored_the_same() -> None:
+    lean, full = stored(EXAMPLE.read_bytes())
+    assert lean == full
+    page: Any = lean[-1]  # the memory store's
+    assert len(page.items) > 20
+
+
+@pytest.mark.parametrize("lateness", [0, 3, 30])
+def test_repeats_outputs_refusals_and_unstorable_lines_are_stored_the_same(
+    lateness: float,
+) -> None:
+    data = "".join(item + "\n" for item in [*REPEATS, *UNUSUAL]).encode()
+    lean, full = stored(data, lateness)
+    assert lean == full
+    reasons = {getattr(o, "reason", None) for o in full}
+    assert {"conflicting_duplicate", "unknown_event", "session_closed"} <= reasons
+    unstorable = {o.line for o in full if getattr(o, "reason", None) == "unstorable"}  # type: ignore[attr-defined]
+    assert unstorable == {13, 14, 17}  # u1, u2 and the repeat of q1, in both stores
+    tables: Any = full[len(full) // 2 - 1]  # the SQLite store's
+    assert [row[3] for row in tables[2]].count("u3") == 1  # nested metadata was kept
+
+
+def test_synthetic_logs_are_stored_the_same() -> None:
+    data = "".join(json.dumps(record) + "\n" for record in generate(2000, 30, 3)).encode()
+    lean, full = stored(data)
+    assert lean == full
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            mutated(),
+            st.sampled_from([*REPEATS, *UNUSUAL]).map(str.encode),
+            st.builds(
+                lambda i, s: prompt(f"q{i}", s, session_id="s" if i % 2 else None).encode(),
+                st.integers(0, 5),
+                st.integers(0, 100),
+            ),
+        ),
+        max_size=30,
+    ),
+    st.integers(min_value=0, max_value=30),
+    rules_strategy,
+)
+def test_any_lines_are_stored_the_same(lines: list[bytes], lateness: int, rules: Rules) -> None:
+    lean, full = stored(b"".join(item + b"\n" for item in lines), lateness, rules)
+    assert lean == full
+
+
+def test_records_read_apart_are_not_stored() -> None:
+    """KeptFields carry only what the grouping reads: a store would lose the rest."""
+    ann = Participant(ParticipantKind.USER, "ann")
+    kept = KeptFields("log", 1, ("q", T0, ann), b"", 0, lambda raw, source, line: None)  # type: ignore[arg-type, return-value]
+    outcomes = replay_lean([kept], Tracker(MemoryStore()), max_lateness=timedelta(0))
+    with pytest.raises(TypeError, match="KeptFields"):
+        next(iter(outcomes))
 
 
 def test_lean_records_need_the_readers_own_mapper() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
-from typing import NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import attrs
 
@@ -175,6 +175,26 @@ LATEST = datetime(9999, 12, 30, tzinfo=timezone.utc)
 _RANGE = f"{EARLIEST.date()} to {LATEST.date()}"
 
 
+#: An Event's fields in the order of its attributes: id, at, initiator, target, user id,
+#: session id, parent id, scope, ends_session, input, output, metadata (not yet frozen). What
+#: a replay reads from a line (``sessionkit.replay.EventMapper.fields``) and a store records
+#: (``sessionkit.storage.Batch.placed``) without building the Event; a plain tuple.
+EventFields = tuple[
+    str,
+    datetime,
+    Participant,
+    "Participant | None",
+    "str | None",
+    "str | None",
+    "str | None",
+    str,
+    bool,
+    "str | None",
+    "str | None",
+    "Mapping[str, Any]",
+]
+
+
 @attrs.frozen(kw_only=True)
 class Event:
     """One input sent by ``initiator`` (a prompt), with its optional output (the response).
@@ -250,6 +270,18 @@ class Event:
                 )
         if not isinstance(self.scope, str):
             raise InvalidEventError("event", self.id, "scope", "must be a string")
+
+    @classmethod
+    def from_fields(cls, fields: EventFields) -> Event:
+        """The Event of :data:`~sessionkit.EventFields` (its attributes in order).
+
+        .. versionadded:: 0.3.0
+        """
+        return cls(
+            id=fields[0], at=fields[1], initiator=fields[2], target=fields[3],
+            user_id=fields[4], session_id=fields[5], parent_id=fields[6], scope=fields[7],
+            ends_session=fields[8], input=fields[9], output=fields[10], metadata=fields[11],
+        )  # fmt: skip
 
     @property
     def user_key(self) -> str:

@@ -343,6 +343,15 @@ class Sessionizer:
             event.ends_session,
         )
 
+    def _refusal(self, event: Event) -> RefusedEventError:
+        """The error that refuses ``event``, which the field-level door refused: the Event fed
+        (a refusal changes nothing), for an error that names it."""
+        try:
+            self.feed(event)
+        except RefusedEventError as error:
+            return error
+        raise AssertionError(f"the door refused event {event.id!r}, feed did not")
+
     def feed_each(self, events: Iterable[Event]) -> list[Assignment | RefusedEventError]:
         """Feed events in order, going past refused ones: for each, its assignment or the
         refusal (with ``index`` set to its position). A refused event changes nothing.

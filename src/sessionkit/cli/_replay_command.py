@@ -225,12 +225,12 @@ def _long_lived_state() -> Iterator[None]:
 
 def _loop(replay: _Replay, options: argparse.Namespace) -> tuple[ReplaySummary, float]:
     """Replay every line, writing each outcome where it goes; the summary and the seconds.
-    Without a store, and with the reader's own mapper, the lean replay runs (the same
-    outcomes, built from each line's fields)."""
+    With the reader's own mapper, the lean replay runs (the same outcomes, built from each
+    line's fields)."""
     summary = ReplaySummary()
     progress = Progress(replay.reader, sys.stderr, enabled=not options.quiet)
     started = time.perf_counter()
-    if replay.group is replay.sessionizer and isinstance(replay.reader.mapper, EventMapper):
+    if isinstance(replay.reader.mapper, EventMapper):
         _write_lean(replay, options, summary, progress)
     else:
         _write(replay, options, summary, progress)
@@ -272,11 +272,10 @@ def _write_lean(
     ``--workers``, a child process reads the log."""
     records = read_apart(replay.reader) if options.processes > 1 else replay.reader.lean_records()
     with closing(records):
-        _write_outcomes(
-            replay, summary, progress, replay_lean(
-                records, replay.sessionizer, max_lateness=options.max_lateness
-            )
-        )  # fmt: skip
+        outcomes = replay_lean(
+            records, replay.group, max_lateness=options.max_lateness, batch_size=replay.batch
+        )
+        _write_outcomes(replay, summary, progress, outcomes)
 
 
 def _processes(replay: _Replay, options: argparse.Namespace) -> tuple[int, str | None]:

@@ -15,6 +15,7 @@ This layer imports the core and ``sessionkit.storage``.
 
 from __future__ import annotations
 
+from sessionkit import EventFields
 from sessionkit.replay._compare import (
     CHANGE_KINDS,
     RuleComparison,
@@ -26,7 +27,6 @@ from sessionkit.replay._durations import format_duration, parse_duration
 from sessionkit.replay._layout import (
     EVENT_TYPES,
     KIND_NAMES,
-    EventFields,
     EventMapper,
     LogLayout,
     RecordMapper,

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from sessionkit import EventFields
 from sessionkit.replay._layout import (
     _NO_METADATA,
-    EventFields,
     EventMapper,
     _dig,
     _flag,

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 import attrs
 
-from sessionkit import Event, LogLineError, Participant, ParticipantKind
+from sessionkit import Event, EventFields, LogLineError, Participant, ParticipantKind
 from sessionkit.replay._repeats import OutputFollowUp
 from sessionkit.replay._timestamps import TimestampParser, json_type
 
@@ -47,34 +46,6 @@ EVENT_TYPES: Mapping[str, tuple[ParticipantKind, ParticipantKind]] = {
     }.items()
     for target in targets
 }
-
-#: An Event's fields in the order of its attributes, as :meth:`EventMapper.fields` gives them:
-#: id, at, initiator, target, user id, session id, parent id, scope, ends_session, input,
-#: output, metadata.
-EventFields = tuple[
-    str,
-    datetime,
-    Participant,
-    "Participant | None",
-    "str | None",
-    "str | None",
-    "str | None",
-    str,
-    bool,
-    "str | None",
-    "str | None",
-    "Mapping[str, Any]",
-]
-
-
-def event_of(fields: EventFields) -> Event:
-    """The Event of :data:`EventFields`."""
-    return Event(
-        id=fields[0], at=fields[1], initiator=fields[2], target=fields[3], user_id=fields[4],
-        session_id=fields[5], parent_id=fields[6], scope=fields[7], ends_session=fields[8],
-        input=fields[9], output=fields[10], metadata=fields[11],
-    )  # fmt: skip
-
 
 #: What a mapping function of your own looks like: (record, source name, line number) -> Event,
 #: or an :class:`OutputFollowUp` for an output sent after its event. It may raise
@@ -308,7 +279,7 @@ class EventMapper:
 
     def __call__(self, record: dict[str, Any], source: str, line: int) -> Event | OutputFollowUp:
         fields = self.fields(record, source, line)
-        return fields if type(fields) is OutputFollowUp else event_of(fields)  # type: ignore[arg-type]
+        return fields if type(fields) is OutputFollowUp else Event.from_fields(fields)  # type: ignore[arg-type]
 
     def fields(
         self, record: dict[str, Any], source: str, line: int

@@ -26,11 +26,14 @@ from sessionkit.replay._readers import (
 from sessionkit.replay._repeats import Repeats, fingerprint_of
 from sessionkit.replay._replay import (
     Outcome,
+    _grouping,
     _output_set,
     _repeated,
+    in_batches,
     in_time_order,
     late_line,
 )
+from sessionkit.storage import Tracker
 
 __all__ = ["Placed", "replay_lean"]
 
@@ -42,15 +45,65 @@ Placed = tuple[str, int, str, str, Placement]
 
 
 def replay_lean(
-    records: Iterable[LeanRecord], sessionizer: Sessionizer, *, max_lateness: timedelta
+    records: Iterable[LeanRecord],
+    group: Sessionizer | Tracker,
+    *,
+    max_lateness: timedelta,
+    batch_size: int = 1000,
 ) -> Iterator[Placed | Outcome]:
-    """Group the events of :meth:`LogReader.lean_records` into ``sessionizer``; yield one
-    outcome per line, as :func:`replay_records` does given the Sessionizer and
-    ``batch_size=1``: a :data:`Placed` tuple for an accepted event, else the same outcome
-    object (a duplicate's :class:`Replayed`, an :class:`OutputSet`, a :class:`RejectedLine`).
+    """Group the events of :meth:`LogReader.lean_records` into ``group``; yield one outcome
+    per line, as :func:`replay_records` does given the same ``group``: a :data:`Placed` tuple
+    for an accepted event, else the same outcome object (a duplicate's :class:`Replayed`, an
+    :class:`OutputSet`, a :class:`RejectedLine`).
+
+    A :class:`~sessionkit.Sessionizer` groups each event as it comes (as ``batch_size=1``
+    would). A :class:`~sessionkit.storage.Tracker` records ``batch_size`` events at a time, in
+    one transaction each, as their fields (a store whose ``records_placed`` is true builds its
+    rows from them). :class:`KeptFields`, read in another process, carry only what the
+    grouping reads: a Sessionizer takes them, a Tracker does not (:class:`TypeError`).
 
     .. versionadded:: 0.3.0
     """
+    if isinstance(group, Tracker):
+        _, repeats = _grouping(group)
+        return in_batches(
+            records, max_lateness, batch_size, LogFields,
+            lambda batch: _recorded(batch, group, repeats), repeats,
+        )  # fmt: skip
+    return _placed(records, group, max_lateness)
+
+
+def _recorded(
+    batch: list[LogFields], tracker: Tracker, repeats: Repeats | None
+) -> Iterator[Placed | Outcome]:
+    """The outcomes of a batch of events recorded through the Tracker's field-level door."""
+    assert repeats is not None  # a Tracker's
+    results = tracker._track_fields([record.fields for record in batch])
+    for record, placed in zip(batch, results, strict=True):
+        if isinstance(placed, RefusedEventError):
+            yield RejectedLine(
+                record.source, record.line, placed.reason, str(placed), raw_text(record.raw)
+            )
+        elif placed[5]:  # a duplicate: compared with what the event said
+            yield _duplicate(record, placed, repeats)
+        else:
+            yield record.source, record.line, record.fields[0], record.fields[7], placed
+
+
+def _duplicate(record: LogFields | KeptFields, placed: Placement, repeats: Repeats) -> Outcome:
+    """A duplicate's outcome, from its Event: a duplicate, an output set, or a conflict."""
+    event = record.event()
+    return _repeated(
+        LogEvent(record.source, record.line, event, record.raw),
+        Assignment._make((event, *placed)),
+        repeats,
+    )
+
+
+def _placed(
+    records: Iterable[LeanRecord], sessionizer: Sessionizer, max_lateness: timedelta
+) -> Iterator[Placed | Outcome]:
+    """The lean replay into a Sessionizer: each event placed as it comes."""
     repeats = Repeats(sessionizer.session_of)
     place, keep = sessionizer._place, repeats.keep
     # In strict order (the common case) lateness is checked here, sparing a generator a line.
@@ -80,12 +133,7 @@ def replay_lean(
             yield _refusal(read, sessionizer)
             continue
         if placed[5]:  # a duplicate: compared with what the event said
-            event = read.event()
-            yield _repeated(
-                LogEvent(read.source, read.line, event, read.raw),
-                Assignment._make((event, *placed)),
-                repeats,
-            )
+            yield _duplicate(read, placed, repeats)
             continue
         if kind is KeptFields:  # read in another process, which made the fingerprint
             kept = read.kept  # type: ignore[union-attr]
@@ -98,12 +146,6 @@ def replay_lean(
 
 
 def _refusal(record: LogFields | KeptFields, sessionizer: Sessionizer) -> RejectedLine:
-    """The rejection of a refused event: its Event fed, to raise the error that names it
-    (a refusal changes nothing, so this is the decision the door made)."""
-    try:
-        sessionizer.feed(record.event())
-    except RefusedEventError as error:
-        return RejectedLine(
-            record.source, record.line, error.reason, str(error), raw_text(record.raw)
-        )
-    raise AssertionError(f"the door refused line {record.line} of {record.source}, feed did not")
+    """The rejection of an event the door refused, with the error that names it."""
+    error = sessionizer._refusal(record.event())
+    return RejectedLine(record.source, record.line, error.reason, str(error), raw_text(record.raw))

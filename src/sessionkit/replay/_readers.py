@@ -21,10 +21,10 @@ from typing import Any, BinaryIO, NamedTuple
 
 import attrs
 
-from sessionkit import Event, InvalidEventError, LogLineError
+from sessionkit import Event, EventFields, InvalidEventError, LogLineError
 from sessionkit.replay._compiled import FieldsOf, TypedFieldsOf, compile_fields, compile_typed
 from sessionkit.replay._documents import array_elements, looks_like, otlp_requests, spans_of
-from sessionkit.replay._layout import EventFields, EventMapper, LogLayout, RecordMapper, event_of
+from sessionkit.replay._layout import EventMapper, LogLayout, RecordMapper
 from sessionkit.replay._repeats import OutputFollowUp
 from sessionkit.replay._sources import STDIN, LogFile, is_csv, open_log
 from sessionkit.replay._timestamps import TimestampParser
@@ -77,13 +77,13 @@ def _as_event(
 ) -> Event | OutputFollowUp:
     """A record's Event (or output sent alone), from what maps it to fields."""
     fields = fields_of(record, source, line)
-    return fields if type(fields) is OutputFollowUp else event_of(fields)  # type: ignore[arg-type]
+    return fields if type(fields) is OutputFollowUp else Event.from_fields(fields)  # type: ignore[arg-type]
 
 
 def _typed_event(typed: TypedFieldsOf, raw: bytes, source: str, line: int) -> Event | None:
     """A line's Event, read typed (``None``: the path of dicts reads it)."""
     fields = typed(raw, source, line)
-    return None if fields is None else event_of(fields)
+    return None if fields is None else Event.from_fields(fields)
 
 
 #: What a compressed stream raises when it is cut short or corrupt.
@@ -157,7 +157,7 @@ class LogFields(NamedTuple):
 
     def event(self) -> Event:
         """The Event these fields make (what the reader's mapper returns for the line)."""
-        return event_of(self.fields)
+        return Event.from_fields(self.fields)
 
 
 class KeptFields(NamedTuple):

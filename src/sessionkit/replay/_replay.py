@@ -22,7 +22,15 @@ from sessionkit.replay._reorder import ReorderBuffer
 from sessionkit.replay._repeats import Repeats
 from sessionkit.storage import Tracker
 
-__all__ = ["Grouper", "OutputSet", "Replayed", "in_time_order", "late_line", "replay_records"]
+__all__ = [
+    "Grouper",
+    "OutputSet",
+    "Replayed",
+    "in_batches",
+    "in_time_order",
+    "late_line",
+    "replay_records",
+]
 
 #: What groups a batch of events: for each, its assignment or the refusal. Pass
 #: ``Sessionizer.feed_each`` (groups in memory) or ``Tracker.track_each`` (also records each
@@ -51,6 +59,9 @@ class OutputSet(NamedTuple):
     scope: str
     session_id: str
 
+
+_E = TypeVar("_E", LogEvent, LogFields)
+_O = TypeVar("_O")
 
 #: One outcome per line.
 Outcome = Replayed | OutputSet | RejectedLine
@@ -87,23 +98,41 @@ def replay_records(
        ``group`` may be the Sessionizer or Tracker itself; outputs sent after their event.
     """
     feed, repeats = _grouping(group)
-    batch: list[LogEvent] = []
-    for record in in_time_order(records, max_lateness):
-        kind = type(record)
-        if kind is LogEvent:
-            batch.append(record)  # type: ignore[arg-type]
+    return in_batches(
+        records, max_lateness, batch_size, LogEvent, lambda batch: _grouped(batch, feed, repeats),
+        repeats,
+    )  # fmt: skip
+
+
+def in_batches(
+    records: Iterable[LogRecord] | Iterable[LeanRecord],
+    max_lateness: timedelta,
+    batch_size: int,
+    kind: type[_E],
+    grouped: Callable[[list[_E]], Iterator[_O]],
+    repeats: Repeats | None,
+) -> Iterator[_O | OutputSet | RejectedLine]:
+    """The loop of a replay that groups events in batches: records put in time order, events
+    (records of ``kind``) grouped ``batch_size`` at a time by ``grouped``, an output sent alone
+    once the events before it are, rejected lines at once."""
+    batch: list[_E] = []
+    for record in in_time_order(records, max_lateness):  # type: ignore[type-var]
+        if type(record) is kind:
+            batch.append(record)
             if len(batch) >= batch_size:
-                yield from _grouped(batch, feed, repeats)
+                yield from grouped(batch)
                 batch = []
-        elif kind is LogOutput:
+        elif type(record) is LogOutput:
             if batch:
-                yield from _grouped(batch, feed, repeats)
+                yield from grouped(batch)
                 batch = []
-            yield _output_set(record, repeats)  # type: ignore[arg-type]
+            yield _output_set(record, repeats)
+        elif type(record) is RejectedLine:
+            yield record
         else:
-            yield record  # type: ignore[misc]
+            raise TypeError(f"a replay given {kind.__name__} records cannot use {record!r}")
     if batch:
-        yield from _grouped(batch, feed, repeats)
+        yield from grouped(batch)
 
 
 def _grouping(group: Sessionizer | Tracker | Grouper) -> tuple[Grouper, Repeats | None]:

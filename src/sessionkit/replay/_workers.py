@@ -28,7 +28,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from sessionkit import Event, Participant, ParticipantKind
-from sessionkit.replay._layout import EventMapper, RecordMapper, event_of
+from sessionkit.replay._layout import EventMapper, RecordMapper
 from sessionkit.replay._readers import (
     KeptFields,
     LeanRecord,
@@ -143,7 +143,7 @@ def _remap(mapper: RecordMapper, raw: bytes | str, source: str, line: int) -> Ev
     assert isinstance(mapper, EventMapper)
     fields = mapper.fields(json.loads(raw), source, line)
     assert not isinstance(fields, OutputFollowUp)
-    return event_of(fields)
+    return Event.from_fields(fields)
 
 
 def _read(reader: LogReader, sending: Connection) -> None:

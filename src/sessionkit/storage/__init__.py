@@ -9,7 +9,14 @@ from __future__ import annotations
 from sessionkit.storage._closed_ids import ClosedIdFile
 from sessionkit.storage._memory import MemoryStore
 from sessionkit.storage._protocols import SessionQueries, SessionRecorder, SessionStore
-from sessionkit.storage._records import Batch, Page, SessionListing, StoredEvent, storage_problem
+from sessionkit.storage._records import (
+    Batch,
+    Page,
+    PlacedFields,
+    SessionListing,
+    StoredEvent,
+    storage_problem,
+)
 from sessionkit.storage._sqlite import SCHEMA_VERSION, SQLiteStore
 from sessionkit.storage._tracker import Tracker
 
@@ -19,6 +26,7 @@ __all__ = [
     "ClosedIdFile",
     "MemoryStore",
     "Page",
+    "PlacedFields",
     "SQLiteStore",
     "SessionListing",
     "SessionQueries",

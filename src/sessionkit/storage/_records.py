@@ -17,7 +17,9 @@ import attrs
 from sessionkit import (
     Assignment,
     Event,
+    EventFields,
     GroupingRule,
+    Placement,
     Rules,
     Session,
     SessionStatus,
@@ -28,13 +30,20 @@ from sessionkit import (
 __all__ = [
     "Batch",
     "Page",
+    "PlacedFields",
     "SessionListing",
     "StoredEvent",
     "check_query_arguments",
+    "fields_of",
+    "fields_problem",
     "page_of",
     "storage_problem",
     "whole_session",
 ]
+
+
+#: An accepted event as a replay gives it to a store: its fields and where it was placed.
+PlacedFields = tuple[EventFields, Placement]
 
 
 @attrs.frozen
@@ -49,8 +58,15 @@ class Batch:
     their event, ``(scope, event id, output)``: each replaces the output recorded for the latest
     event of that id (which the batch may itself hold).
 
+    ``placed`` are accepted events as a replay's lean path gives them: each its
+    :data:`~sessionkit.EventFields` and :data:`~sessionkit.Placement` (the fields of its
+    Assignment), in feed order after ``assignments``. A Tracker fills it, instead of
+    ``assignments``, only for a store whose ``records_placed`` attribute is true (the SQLite
+    store): it spares building an Event and an Assignment per event. Any other store is given
+    assignments, as always.
+
     .. versionchanged:: 0.3.0
-       ``outputs`` added.
+       ``outputs`` and ``placed`` added.
     """
 
     rules: Rules
@@ -58,6 +74,7 @@ class Batch:
     assignments: tuple[Assignment, ...] = ()
     closed: tuple[SessionSummary, ...] = ()
     outputs: tuple[tuple[str, str, str], ...] = ()
+    placed: tuple[PlacedFields, ...] = ()
 
 
 class StoredEvent(NamedTuple):
@@ -193,26 +210,41 @@ def storage_problem(event: Event) -> str | None:
     Strings must be encodable as UTF-8 (no lone surrogates) and ``metadata`` must survive a
     JSON round trip unchanged (strings as keys; no tuples, sets, bytes or NaN).
     """
-    target = event.target
-    user_id, session_id, parent_id = event.user_id, event.session_id, event.parent_id
-    text_in, text_out = event.input, event.output
-    if not (  # the common, all-ASCII case needs no encoding
-        event.id.isascii()
-        and event.scope.isascii()
-        and event.initiator.id.isascii()
+    return fields_problem(fields_of(event))
+
+
+def fields_of(event: Event) -> EventFields:
+    """An Event's :data:`~sessionkit.EventFields`."""
+    return (
+        event.id, event.at, event.initiator, event.target, event.user_id, event.session_id,
+        event.parent_id, event.scope, event.ends_session, event.input, event.output,
+        event.metadata,
+    )  # fmt: skip
+
+
+def fields_problem(fields: EventFields) -> str | None:
+    """:func:`storage_problem` of the event with these fields (metadata frozen or not)."""
+    event_id, _, initiator, target, user_id, session_id, parent_id, scope = fields[:8]
+    text_in, text_out, metadata = fields[9:]
+    if (  # the common case: all text ASCII, metadata flat and plain
+        event_id.isascii()
+        and scope.isascii()
+        and initiator.id.isascii()
         and (target is None or target.id.isascii())
         and (user_id is None or user_id.isascii())
         and (session_id is None or session_id.isascii())
         and (parent_id is None or parent_id.isascii())
         and (text_in is None or text_in.isascii())
         and (text_out is None or text_out.isascii())
+        and (not metadata or _flat_and_plain(metadata))
     ):
-        texts = (event.id, event.scope, event.initiator.id, target.id if target else None)
-        for text in (*texts, user_id, session_id, parent_id, text_in, text_out):
-            if text is not None and not _encodable(text):
-                return LONE_SURROGATE
-    if event.metadata and not _flat_and_plain(event.metadata):
-        plain = dict(event.metadata)
+        return None
+    texts = (event_id, scope, initiator.id, None if target is None else target.id)
+    for text in (*texts, user_id, session_id, parent_id, text_in, text_out):
+        if text is not None and not _encodable(text):
+            return LONE_SURROGATE
+    if metadata:
+        plain = dict(metadata)
         try:
             encoded = json.dumps(plain, ensure_ascii=False, allow_nan=False, sort_keys=True)
             encoded.encode("utf-8")

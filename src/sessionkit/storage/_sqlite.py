@@ -15,14 +15,15 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from sessionkit import (
-    Assignment,
     CloseReason,
     Event,
+    EventFields,
     GroupingRule,
     IncompatibleStoreError,
     InvalidEventError,
     Participant,
     ParticipantKind,
+    Placement,
     Rules,
     Session,
     SessionStatus,
@@ -34,9 +35,11 @@ from sessionkit.storage._lock import WriterLock
 from sessionkit.storage._records import (
     Batch,
     Page,
+    PlacedFields,
     SessionListing,
     StoredEvent,
     check_query_arguments,
+    fields_of,
     page_of,
     whole_session,
 )
@@ -236,6 +239,9 @@ class SQLiteStore:
     disk, a read-only file. Safe to use from several threads (calls are serialised).
     """
 
+    #: A Tracker may give this store accepted events as fields (``Batch.placed``).
+    records_placed = True
+
     def __init__(
         self, path: str | os.PathLike[str], *, readonly: bool = False, replace: bool = False
     ) -> None:
@@ -407,24 +413,23 @@ class SQLiteStore:
         users: list[tuple[str, int]] = []
         closings = list(batch.closed)
         seq = self._next_seq
-        for assignment in batch.assignments:
-            event = assignment.event
-            key = (event.scope, assignment.session_id)
+        for fields, placed in _placed_in(batch):
+            key = (fields[7], placed[0])
             recorded: set[str] | tuple[()] = ()  # user keys already in session_users
-            if assignment.started:
+            if placed[3]:  # it started its session
                 num, new_users = opened[key] = (seq, set())
-                sessions.append(_session_values(seq, assignment))
+                sessions.append(_session_values(seq, fields, placed))
             elif key in opened:
                 num, new_users = opened[key]
             else:
                 num, recorded = known[key]
                 new_users = joined.setdefault(key, set())
-            user_key = event.user_key
+            user_key = fields[4] if fields[4] is not None else fields[2].id
             if user_key not in recorded and user_key not in new_users:
                 new_users.add(user_key)
                 users.append((user_key, num))
-            events.append(_event_values(seq, num, assignment))
-            closings += assignment.closed
+            events.append(_event_values(seq, num, fields, placed, user_key))
+            closings += placed[7]
             seq += 1
         self._write(batch, sessions, events, users, closings)
         # Committed: now the cached view of open sessions may follow.
@@ -699,17 +704,25 @@ def _conditions(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
     return " AND ".join(clauses), args
 
 
-def _session_values(num: int, assignment: Assignment) -> tuple[Any, ...]:
-    """The ``sessions`` row of a session that ``assignment`` starts (open; closings update it)."""
-    event = assignment.event
+def _placed_in(batch: Batch) -> Sequence[PlacedFields]:
+    """A batch's accepted events as fields and placements: its assignments', then ``placed``."""
+    if not batch.assignments:
+        return batch.placed
+    assignments = [(fields_of(a.event), a[1:]) for a in batch.assignments]
+    return [*assignments, *batch.placed]
+
+
+def _session_values(num: int, fields: EventFields, placed: Placement) -> tuple[Any, ...]:
+    """The ``sessions`` row of a session an event starts (open; closings update it)."""
+    at = fields[1]
     return (
         num,
-        event.scope,
-        assignment.session_id,
-        int(assignment.explicit),
-        event.id if assignment.header else None,
-        _us(event.at),
-        _offset(event.at),
+        fields[7],
+        placed[0],
+        int(placed[2]),
+        fields[0] if placed[4] else None,
+        _us(at),
+        _offset(at),
         SessionStatus.OPEN.value,
         None,
         None,
@@ -764,33 +777,38 @@ def _json_encoder() -> Callable[[object], str]:
 _metadata_json = _json_encoder()
 
 
-def _event_values(seq: int, session_num: int, assignment: Assignment) -> tuple[Any, ...]:
-    e = assignment.event
-    at = e.at
+def _event_values(
+    seq: int, session_num: int, fields: EventFields, placed: Placement, user_key: str
+) -> tuple[Any, ...]:
+    """The ``events`` row of an accepted event, from its fields and placement."""
+    event_id, at, initiator, target, user_id, session_id, parent_id, scope, ends = fields[:9]
     offset = at.utcoffset()
-    target = e.target
-    metadata = e.metadata
+    metadata = fields[11]
     return (
         seq,
         session_num,
-        e.scope,
-        e.id,
-        assignment.thread_parent_id,
-        (at - _EPOCH) // _US,
+        scope,
+        event_id,
+        placed[6],
+        (at - _EPOCH) // _US,  # in UTC (the same tzinfo as _EPOCH's) no offset is asked for
         0 if not offset else offset // _ONE_SECOND,
-        _KIND_VALUES[e.initiator.kind],
-        e.initiator.id,
+        _KIND_VALUES[initiator.kind],
+        initiator.id,
         None if target is None else _KIND_VALUES[target.kind],
         None if target is None else target.id,
-        e.user_id,
-        e.session_id,
-        e.parent_id,
-        int(e.ends_session),
-        e.input,
-        e.output,
-        _metadata_json(dict(metadata)) if metadata else None,
-        e.user_key,
-        assignment.rule.value,
+        user_id,
+        session_id,
+        parent_id,
+        int(ends),
+        fields[9],
+        fields[10],
+        (
+            _metadata_json(metadata if type(metadata) is dict else dict(metadata))
+            if metadata
+            else None
+        ),
+        user_key,
+        placed[1].value,
     )
 
 

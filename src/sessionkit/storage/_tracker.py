@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 
 from sessionkit import (
     Assignment,
     Event,
+    EventFields,
     IncompatibleStoreError,
+    Placement,
     RefusedEventError,
     Rules,
     Sessionizer,
@@ -19,7 +21,14 @@ from sessionkit import (
     UnstorableEventError,
 )
 from sessionkit.storage._protocols import SessionRecorder
-from sessionkit.storage._records import LONE_SURROGATE, Batch, _encodable, storage_problem
+from sessionkit.storage._records import (
+    LONE_SURROGATE,
+    Batch,
+    PlacedFields,
+    _encodable,
+    fields_problem,
+    storage_problem,
+)
 
 __all__ = ["Tracker"]
 
@@ -145,6 +154,52 @@ class Tracker:
             if accepted:
                 self._record(Batch(self._sessionizer.rules, self._sessionizer.now, tuple(accepted)))
         return results
+
+    def _track_fields(self, batch: Sequence[EventFields]) -> list[Placement | RefusedEventError]:
+        """:meth:`track_each` for events given as their fields, validated as an Event's would
+        be: the field-level door a replay's lean path records through. For each, its
+        :data:`~sessionkit.Placement` or the error that refused it; the same decisions, and
+        the same records in the store, as :meth:`track_each` given the Events. No Event is
+        built but for a refusal, or fields a store may not keep (to check them exactly)."""
+        with self._lock:
+            results: list[Placement | RefusedEventError] = []
+            accepted: list[PlacedFields] = []
+            sessionizer = self._sessionizer
+            place = sessionizer._place
+            try:
+                for index, fields in enumerate(batch):
+                    problem = fields_problem(fields)
+                    if problem is not None:
+                        event = Event.from_fields(fields)
+                        results.append(UnstorableEventError(event, problem, index=index))
+                        continue
+                    event_id, at, initiator, _, user_id, session_id, parent_id, scope = fields[:8]
+                    placed: Placement | None = place(  # type: ignore[assignment] # no Event
+                        None, event_id, at, scope, initiator, user_id, session_id, parent_id,
+                        fields[8],
+                    )  # fmt: skip
+                    if placed is None:  # refused, changing nothing
+                        error = sessionizer._refusal(Event.from_fields(fields))
+                        results.append(error.at_index(index))
+                        continue
+                    results.append(placed)
+                    if not placed[5]:
+                        accepted.append((fields, placed))
+            except BaseException:  # interrupted half-way: forget what was not recorded
+                self._sessionizer = self._resume(self._sessionizer.rules)
+                raise
+            if accepted:
+                self._record(self._placed_batch(accepted))
+        return results
+
+    def _placed_batch(self, accepted: list[PlacedFields]) -> Batch:
+        """The batch of events accepted as fields: as they are for a store that records them
+        so (``records_placed``), else as assignments."""
+        rules, now = self._sessionizer.rules, self._sessionizer.now
+        if getattr(self._store, "records_placed", False) is True:
+            return Batch(rules, now, placed=tuple(accepted))
+        assignments = (Assignment._make((Event.from_fields(f), *placed)) for f, placed in accepted)
+        return Batch(rules, now, tuple(assignments))
 
     def session_of(self, event_id: str, scope: str = "", at: datetime | None = None) -> str | None:
         """:meth:`Sessionizer.session_of`: the session of a remembered event, or ``None``.
