@@ -224,8 +224,8 @@ def fields_of(event: Event) -> EventFields:
 
 def fields_problem(fields: EventFields) -> str | None:
     """:func:`storage_problem` of the event with these fields (metadata frozen or not)."""
-    event_id, _, initiator, target, user_id, session_id, parent_id, scope = fields[:8]
-    text_in, text_out, metadata = fields[9:]
+    (event_id, _, initiator, target, user_id, session_id, parent_id, scope, _, text_in,
+     text_out, metadata) = fields  # fmt: skip
     if (  # the common case: all text ASCII, metadata flat and plain
         event_id.isascii()
         and scope.isascii()

@@ -46,7 +46,8 @@ from sessionkit.storage._records import (
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
 _US = timedelta(microseconds=1)
 _ONE_SECOND = timedelta(seconds=1)
 _KIND_VALUES = {kind: kind.value for kind in ParticipantKind}
@@ -781,8 +782,10 @@ def _event_values(
     seq: int, session_num: int, fields: EventFields, placed: Placement, user_key: str
 ) -> tuple[Any, ...]:
     """The ``events`` row of an accepted event, from its fields and placement."""
-    event_id, at, initiator, target, user_id, session_id, parent_id, scope, ends = fields[:9]
-    offset = at.utcoffset()
+    event_id, at, initiator, target, user_id, session_id, parent_id, scope, ends, text_in = fields[
+        :10
+    ]
+    offset = None if at.tzinfo is _UTC else at.utcoffset()
     metadata = fields[11]
     return (
         seq,
@@ -800,7 +803,7 @@ def _event_values(
         session_id,
         parent_id,
         int(ends),
-        fields[9],
+        text_in,
         fields[10],
         (
             _metadata_json(metadata if type(metadata) is dict else dict(metadata))
