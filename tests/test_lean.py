@@ -389,25 +389,24 @@ def test_repeats_outputs_and_refusals_replay_the_same(lateness: float) -> None:
     assert {"conflicting_duplicate", "unknown_event", "session_closed"} <= reasons
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(
-        st.one_of(
-            mutated(),
-            st.sampled_from(REPEATS).map(str.encode),
-            st.builds(
-                lambda i, s: prompt(f"q{i}", s, session_id="s" if i % 2 else None).encode(),
-                st.integers(0, 5),
-                st.integers(0, 100),
-            ),
+def logs(known: list[str], max_size: int) -> st.SearchStrategy[bytes]:
+    """Logs of hostile lines, ``known`` lines, and prompts of a few ids and times."""
+    line = st.one_of(
+        mutated(),
+        st.sampled_from(known).map(str.encode),
+        st.builds(
+            lambda i, s: prompt(f"q{i}", s, session_id="s" if i % 2 else None).encode(),
+            st.integers(0, 5),
+            st.integers(0, 100),
         ),
-        max_size=40,
-    ),
-    st.integers(min_value=0, max_value=30),
-    rules_strategy,
-)
-def test_any_lines_replay_the_same(lines: list[bytes], lateness: int, rules: Rules) -> None:
-    lean, full = both(b"".join(item + b"\n" for item in lines), lateness, rules)
+    )
+    return st.lists(line, max_size=max_size).map(lambda lines: b"".join(x + b"\n" for x in lines))
+
+
+@settings(max_examples=300, deadline=None)
+@given(logs(REPEATS, 40), st.integers(min_value=0, max_value=30), rules_strategy)
+def test_any_lines_replay_the_same(data: bytes, lateness: int, rules: Rules) -> None:
+    lean, full = both(data, lateness, rules)
     assert lean == full
 
 
@@ -487,24 +486,9 @@ def test_synthetic_logs_are_stored_the_same() -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(
-    st.lists(
-        st.one_of(
-            mutated(),
-            st.sampled_from([*REPEATS, *UNUSUAL]).map(str.encode),
-            st.builds(
-                lambda i, s: prompt(f"q{i}", s, session_id="s" if i % 2 else None).encode(),
-                st.integers(0, 5),
-                st.integers(0, 100),
-            ),
-        ),
-        max_size=30,
-    ),
-    st.integers(min_value=0, max_value=30),
-    rules_strategy,
-)
-def test_any_lines_are_stored_the_same(lines: list[bytes], lateness: int, rules: Rules) -> None:
-    lean, full = stored(b"".join(item + b"\n" for item in lines), lateness, rules)
+@given(logs([*REPEATS, *UNUSUAL], 30), st.integers(min_value=0, max_value=30), rules_strategy)
+def test_any_lines_are_stored_the_same(data: bytes, lateness: int, rules: Rules) -> None:
+    lean, full = stored(data, lateness, rules)
     assert lean == full
 
 
