@@ -782,11 +782,9 @@ def _event_values(
     seq: int, session_num: int, fields: EventFields, placed: Placement, user_key: str
 ) -> tuple[Any, ...]:
     """The ``events`` row of an accepted event, from its fields and placement."""
-    event_id, at, initiator, target, user_id, session_id, parent_id, scope, ends, text_in = fields[
-        :10
-    ]
+    (event_id, at, initiator, target, user_id, session_id, parent_id, scope, ends, text_in,
+     text_out, metadata) = fields  # fmt: skip
     offset = None if at.tzinfo is _UTC else at.utcoffset()
-    metadata = fields[11]
     return (
         seq,
         session_num,
@@ -804,7 +802,7 @@ def _event_values(
         parent_id,
         int(ends),
         text_in,
-        fields[10],
+        text_out,
         (
             _metadata_json(metadata if type(metadata) is dict else dict(metadata))
             if metadata
