@@ -10,11 +10,14 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sessionkit import (
     EARLIEST,
     LATEST,
     Event,
+    EventFields,
     GroupingRule,
     InvalidEventError,
     Participant,
@@ -233,3 +236,14 @@ class TestPickleAndImmutability:
         given["nested"]["k"] = "changed"  # type: ignore[index]
         given["new"] = 1
         assert dict(event.metadata) == {"nested": {"k": "v"}}
+
+
+@given(st.from_type(Event))
+def test_an_event_is_made_again_from_its_fields(event: Event) -> None:
+    """``EventFields`` are the Event's attributes in order: ``Event.from_fields`` of them is
+    the same event (a field out of place fails, or makes another event)."""
+    fields = attrs.astuple(event, recurse=False)
+    assert len(fields) == len(EventFields.__args__)  # type: ignore[attr-defined]
+    again = Event.from_fields(fields)
+    assert again == event
+    assert attrs.astuple(again, recurse=False) == fields
