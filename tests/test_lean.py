@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import sqlite3
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import timedelta, timezone
 from pathlib import Path
@@ -24,6 +27,7 @@ from sessionkit import (
     RefusedEventError,
     Rules,
     Sessionizer,
+    StoreError,
 )
 from sessionkit.cli import main
 from sessionkit.replay import (
@@ -430,38 +434,56 @@ def table_rows(store: SQLiteStore) -> list[list[tuple[Any, ...]]]:
     return [store._db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables]
 
 
+#: The stores a replay is recorded into: SQLite in memory (recording each batch at once), a
+#: SQLite file (recording each batch in a process of its own while the next is decided), and
+#: a memory store (given assignments).
+STORES = ("sqlite-memory", "sqlite-file", "memory")
+
+
 def stored(
     data: bytes, lateness: float = 0, rules: Rules | None = None
-) -> tuple[list[object], ...]:
-    """The outcomes of both replays of ``data`` through a Tracker on a SQLite store and on a
-    memory store (batches of 4: refusals, repeats and closings fall at their edges), with
-    lines read, the grouping's state and what the stores hold."""
+) -> tuple[dict[str, list[object]], ...]:
+    """The outcomes of both replays of ``data`` through a Tracker on each of :data:`STORES`
+    (batches of 4: refusals, repeats and closings fall at their edges), with lines read, the
+    grouping's state and what the store holds (last)."""
     results = []
-    for lean in (True, False):
-        got: list[object] = []
-        for store in (SQLiteStore(":memory:"), MemoryStore()):
-            reader = LogReader(["-"], stdin=io.BytesIO(data), stdin_name="log")
-            tracker = Tracker(store, rules)
-            late = timedelta(seconds=lateness)
-            outcomes = (
-                replay_lean(reader.lean_records(), tracker, max_lateness=late, batch_size=4)
-                if lean
-                else replay_records(reader, tracker, max_lateness=late, batch_size=4)
-            )
-            got += [*normal(outcomes), reader.lines_read, tracker.sessionizer.snapshot()]
-            if isinstance(store, SQLiteStore):
-                got.append(table_rows(store))
-            else:
-                got.append(store.sessions(limit=10**6))
-        results.append(got)
+    with tempfile.TemporaryDirectory() as folder:
+        for lean in (True, False):
+            got: dict[str, list[object]] = {}
+            for kind in STORES:
+                store: SQLiteStore | MemoryStore = (
+                    MemoryStore()
+                    if kind == "memory"
+                    else SQLiteStore(":memory:")
+                    if kind == "sqlite-memory"
+                    else SQLiteStore(os.path.join(folder, f"{lean}.db"))
+                )
+                reader = LogReader(["-"], stdin=io.BytesIO(data), stdin_name="log")
+                with Tracker(store, rules) as tracker:
+                    late = timedelta(seconds=lateness)
+                    outcomes = (
+                        replay_lean(reader.lean_records(), tracker, max_lateness=late, batch_size=4)
+                        if lean
+                        else replay_records(reader, tracker, max_lateness=late, batch_size=4)
+                    )
+                    got[kind] = [
+                        *normal(outcomes),
+                        reader.lines_read,
+                        tracker.sessionizer.snapshot(),
+                        table_rows(store)
+                        if isinstance(store, SQLiteStore)
+                        else store.sessions(limit=10**6),
+                    ]
+            results.append(got)
     return tuple(results)
 
 
 def test_the_example_log_is_stored_the_same() -> None:
     lean, full = stored(EXAMPLE.read_bytes())
     assert lean == full
-    page: Any = lean[-1]  # the memory store's
+    page: Any = lean["memory"][-1]
     assert len(page.items) > 20
+    assert lean["sqlite-file"][-1] == lean["sqlite-memory"][-1]  # every row of every table
 
 
 @pytest.mark.parametrize("lateness", [0, 3, 30])
@@ -471,12 +493,31 @@ def test_repeats_outputs_refusals_and_unstorable_lines_are_stored_the_same(
     data = "".join(item + "\n" for item in [*REPEATS, *UNUSUAL]).encode()
     lean, full = stored(data, lateness)
     assert lean == full
-    reasons = {getattr(o, "reason", None) for o in full}
-    assert {"conflicting_duplicate", "unknown_event", "session_closed"} <= reasons
-    unstorable = {o.line for o in full if getattr(o, "reason", None) == "unstorable"}  # type: ignore[attr-defined]
-    assert unstorable == {13, 14, 17}  # u1, u2 and the repeat of q1, in both stores
-    tables: Any = full[len(full) // 2 - 1]  # the SQLite store's
+    for kind in STORES:
+        reasons = {getattr(o, "reason", None) for o in full[kind]}
+        assert {"conflicting_duplicate", "unknown_event", "session_closed"} <= reasons
+        unstorable = {o.line for o in full[kind] if getattr(o, "reason", None) == "unstorable"}  # type: ignore[attr-defined]
+        assert unstorable == {13, 14, 17}  # u1, u2 and the repeat of q1
+    tables: Any = full["sqlite-file"][-1]
     assert [row[3] for row in tables[2]].count("u3") == 1  # nested metadata was kept
+    assert tables == full["sqlite-memory"][-1]
+
+
+def test_a_repeat_is_compared_before_the_next_batch_is_decided() -> None:
+    """A repeat that sets its event's output is recorded before the next batch is decided:
+    the next batch's time (a day later) would have forgotten the event's session."""
+    lines = [
+        prompt("q1", 0),
+        prompt("q1", 1, output="the answer"),  # sets q1's output
+        prompt("q2", 2),
+        prompt("q3", 3),
+        prompt("q4", 25 * 3600),  # the next batch of 4: q1's session is forgotten by now
+    ]
+    lean, full = stored("".join(line + "\n" for line in lines).encode())
+    assert lean == full
+    assert [type(o).__name__ for o in full["sqlite-file"][:5]] == [
+        "tuple", "OutputSet", "tuple", "tuple", "tuple"
+    ]  # fmt: skip
 
 
 def test_synthetic_logs_are_stored_the_same() -> None:
@@ -490,6 +531,73 @@ def test_synthetic_logs_are_stored_the_same() -> None:
 def test_any_lines_are_stored_the_same(data: bytes, lateness: int, rules: Rules) -> None:
     lean, full = stored(data, lateness, rules)
     assert lean == full
+
+
+def synthetic(lines: int) -> bytes:
+    return "".join(json.dumps(record) + "\n" for record in generate(lines, 20, 7)).encode()
+
+
+def into(path: Path, data: bytes, **options: Any) -> Iterator[object]:
+    """The lean replay of ``data`` into a Tracker on the SQLite file ``path``, in batches of
+    50; the Tracker closes when the outcomes end (or are closed)."""
+    reader = LogReader(["-"], stdin=io.BytesIO(data), stdin_name="log")
+    with Tracker(SQLiteStore(path), **options) as tracker:
+        yield tracker
+        yield from replay_lean(
+            reader.lean_records(), tracker, max_lateness=timedelta(0), batch_size=50
+        )
+
+
+def rows_of(path: Path) -> list[list[tuple[Any, ...]]]:
+    with SQLiteStore(path, readonly=True) as store:
+        return table_rows(store)
+
+
+def test_a_batch_that_fails_to_be_recorded_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writing process fails on the third batch: the replay raises the store's error,
+    the Tracker goes back to what the file holds, and replaying the log again ends with the
+    rows of a replay that never failed."""
+    import sessionkit.storage._sqlite as sqlite
+
+    real, parent, written = sqlite._write, os.getpid(), [0]
+
+    def failing(db: Any, rows: Any) -> None:
+        if os.getpid() != parent:  # in the writing process
+            written[0] += 1
+            if written[0] == 3:
+                raise sqlite3.OperationalError("database or disk is full")
+        real(db, rows)
+
+    monkeypatch.setattr(sqlite, "_write", failing)  # the forked writer has it too
+    data = synthetic(300)
+    outcomes = into(tmp_path / "a.db", data)
+    tracker: Any = next(outcomes)
+    with pytest.raises(StoreError, match=r"recording a batch failed: .*disk is full"):
+        list(outcomes)
+    assert len(rows_of(tmp_path / "a.db")[2]) == 100  # the first two batches, each whole
+    back = tracker.sessionizer.snapshot()
+    monkeypatch.setattr(sqlite, "_write", real)
+    again = into(tmp_path / "a.db", data)
+    assert next(again).sessionizer.snapshot() == back  # type: ignore[attr-defined]
+    replayed = list(again)
+    assert sum(type(o) is Replayed for o in replayed) == 100  # recorded before: duplicates
+    clean = list(into(tmp_path / "b.db", data))
+    assert len(clean) == len(replayed) + 1
+    assert rows_of(tmp_path / "a.db") == rows_of(tmp_path / "b.db")
+
+
+def test_stopping_early_leaves_the_tracker_as_the_store_is(tmp_path: Path) -> None:
+    outcomes = into(tmp_path / "a.db", synthetic(300))
+    tracker: Any = next(outcomes)
+    for _ in range(60):  # past the first batch: the second is being recorded
+        next(outcomes)
+    outcomes.close()  # type: ignore[attr-defined]
+    left = tracker.sessionizer.snapshot()
+    again: Any = next(into(tmp_path / "a.db", b""))
+    assert again.sessionizer.snapshot() == left
+    assert len(rows_of(tmp_path / "a.db")[2]) in (50, 100)
 
 
 def test_records_read_apart_are_not_stored() -> None:

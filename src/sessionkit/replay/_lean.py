@@ -10,8 +10,10 @@ same (``tests/test_lean.py`` compares the two on every kind of line).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from datetime import timedelta
+from typing import Any
 
 from sessionkit import Assignment, Placement, RefusedEventError, Sessionizer
 from sessionkit.replay._readers import (
@@ -65,20 +67,102 @@ def replay_lean(
     .. versionadded:: 0.3.0
     """
     if isinstance(group, Tracker):
-        _, repeats = _grouping(group)
-        return in_batches(
-            records, max_lateness, batch_size, LogFields,
-            lambda batch: _recorded(batch, group, repeats), repeats,
-        )  # fmt: skip
+        return _into_store(records, group, max_lateness, batch_size)
     return _placed(records, group, max_lateness)
 
 
-def _recorded(
-    batch: list[LogFields], tracker: Tracker, repeats: Repeats | None
+def _into_store(
+    records: Iterable[LeanRecord], tracker: Tracker, max_lateness: timedelta, batch_size: int
 ) -> Iterator[Placed | Outcome]:
-    """The outcomes of a batch of events recorded through the Tracker's field-level door."""
+    """The lean replay into a Tracker's store, each batch recorded while the next is decided
+    where the store can (:class:`_Recorder`)."""
+    _, repeats = _grouping(tracker)
     assert repeats is not None  # a Tracker's
-    results = tracker._track_fields([record.fields for record in batch])
+    recorder = _Recorder(tracker, repeats, batch_size)
+    try:
+        yield from in_batches(
+            records, max_lateness, batch_size, LogFields, recorder.grouped, repeats, recorder
+        )
+    except BaseException:  # an error, or the outcomes no longer wanted (GeneratorExit)
+        recorder.stop()
+        raise
+
+
+class _Recorder:
+    """Records a replay's batches through the Tracker's field-level door: the store records
+    one (in a process of its own, where it can: ``record_later``) while the next is decided.
+    A batch's outcomes are given once it is recorded, so nothing is reported that the store
+    does not hold, and the lines rejected meanwhile after them, so outcomes come in the order
+    of recording each batch at once. A batch with a duplicate is settled before the next is
+    decided, as comparing a repeat reads and writes the store. If recording fails, the
+    Tracker goes back to what the store holds (forgetting the batch decided meanwhile) and
+    the error is raised."""
+
+    def __init__(self, tracker: Tracker, repeats: Repeats, batch_size: int) -> None:
+        self._tracker = tracker
+        self._repeats = repeats
+        self._most_rejected = batch_size  # lines held back at most (memory stays flat)
+        #: the batch being recorded: its lines, decisions, number, and what waits for it
+        self._held: tuple[list[LogFields], list[Any], int, Callable[[], None]] | None = None
+        self._rejected: list[RejectedLine] = []  # lines rejected while a batch is held
+
+    def grouped(self, batch: list[LogFields]) -> Iterator[Placed | Outcome]:
+        """Decide a batch, give the outcomes of the one before, and record this one."""
+        tracker = self._tracker
+        results, record, number = tracker._place_fields([r.fields for r in batch])
+        yield from self.settled()
+        try:
+            wait = _recorded if record is None else tracker._record_later(record)
+        except BaseException:
+            tracker._resync()
+            raise
+        self._held = (batch, results, number, wait)
+        if any(type(r) is tuple and r[5] for r in results):  # a duplicate
+            yield from self.settled()
+
+    def passed(self, line: RejectedLine) -> Iterator[Placed | Outcome]:
+        """A rejected line: at once, or after the outcomes of the batch being recorded."""
+        if self._held is None:
+            yield line
+            return
+        self._rejected.append(line)
+        if len(self._rejected) >= self._most_rejected:
+            yield from self.settled()
+
+    def settled(self) -> Iterator[Placed | Outcome]:
+        """The outcomes of the batch being recorded, once it is, and the lines held after it."""
+        if self._held is None:
+            return
+        batch, results, number, wait = self._held
+        self._held = None
+        try:
+            wait()
+        except BaseException:
+            self._tracker._resync()
+            raise
+        self._tracker._committed(number)
+        yield from _outcomes(batch, results, self._repeats)
+        rejected, self._rejected = self._rejected, []
+        yield from rejected
+
+    def stop(self) -> None:
+        """Stopped before the end: wait for the store, and forget what it did not record (a
+        batch may be decided and not yet handed to the store)."""
+        held, self._held = self._held, None
+        if held is not None:
+            with suppress(Exception):  # the replay is ending with an error of its own
+                held[3]()
+        self._tracker._resync()
+
+
+def _recorded() -> None:
+    """Nothing to wait for."""
+
+
+def _outcomes(
+    batch: list[LogFields], results: list[Any], repeats: Repeats
+) -> Iterator[Placed | Outcome]:
+    """The outcomes of a recorded batch of events."""
     for record, placed in zip(batch, results, strict=True):
         if isinstance(placed, RefusedEventError):
             yield RejectedLine(

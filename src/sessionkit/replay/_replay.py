@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from sessionkit import Assignment, Event, RefusedEventError, Sessionizer, UnknownEventError
 from sessionkit.replay._durations import format_duration
@@ -62,6 +62,20 @@ class OutputSet(NamedTuple):
 
 _E = TypeVar("_E", LogEvent, LogFields)
 _O = TypeVar("_O")
+_O_co = TypeVar("_O_co", covariant=True)
+
+
+class _Held(Protocol[_O_co]):
+    """What holds a batch's outcomes back, for :func:`in_batches`."""
+
+    def passed(self, line: RejectedLine) -> Iterator[_O_co | RejectedLine]:
+        """A rejected line, given once the outcomes held before it are."""
+        ...
+
+    def settled(self) -> Iterator[_O_co]:
+        """The outcomes held."""
+        ...
+
 
 #: One outcome per line.
 Outcome = Replayed | OutputSet | RejectedLine
@@ -111,10 +125,14 @@ def in_batches(
     kind: type[_E],
     grouped: Callable[[list[_E]], Iterator[_O]],
     repeats: Repeats | None,
+    held: _Held[_O] | None = None,
 ) -> Iterator[_O | OutputSet | RejectedLine]:
     """The loop of a replay that groups events in batches: records put in time order, events
     (records of ``kind``) grouped ``batch_size`` at a time by ``grouped``, an output sent alone
-    once the events before it are, rejected lines at once."""
+    once the events before it are, rejected lines at once. ``grouped`` may hold a batch's
+    outcomes back (while a store records it): then ``held`` gives a rejected line after them
+    (``held.passed``), and what it holds before an output sent alone and at the end
+    (``held.settled``)."""
     batch: list[_E] = []
     for record in in_time_order(records, max_lateness):  # type: ignore[type-var]
         if type(record) is kind:
@@ -126,13 +144,20 @@ def in_batches(
             if batch:
                 yield from grouped(batch)
                 batch = []
+            if held is not None:
+                yield from held.settled()
             yield _output_set(record, repeats)
         elif type(record) is RejectedLine:
-            yield record
+            if held is not None:
+                yield from held.passed(record)
+            else:
+                yield record
         else:
             raise TypeError(f"a replay given {kind.__name__} records cannot use {record!r}")
     if batch:
         yield from grouped(batch)
+    if held is not None:
+        yield from held.settled()
 
 
 def _grouping(group: Sessionizer | Tracker | Grouper) -> tuple[Grouper, Repeats | None]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import marshal
+import multiprocessing
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -253,6 +256,8 @@ class SQLiteStore:
         self._writer_lock: WriterLock | None = None
         self._recorded: KeyFilter | None = None
         self._open: dict[tuple[str, str], tuple[int, set[str]]] = {}
+        self._writer: _RowWriter | None = None  # the process of record_later
+        self._pending = False  # a batch it is recording
         self._columns = _EVENT_COLUMNS  # what reading an events row selects
         in_memory = self.path == ":memory:"
         if not readonly and not in_memory:
@@ -384,6 +389,13 @@ class SQLiteStore:
     def close(self) -> None:
         """Close the connection and release the writer lock. Idempotent."""
         with self._lock:
+            writer, self._writer = self._writer, None
+            try:
+                if self._pending:
+                    self._settle()
+            finally:
+                if writer is not None:
+                    writer.stop()
             self._db.close()
             if self._writer_lock is not None:
                 self._writer_lock.release()
@@ -403,9 +415,55 @@ class SQLiteStore:
         if self.readonly:
             raise StoreError("opened read-only", self.path)
         with self._lock:
+            self._settle()
             self._record(batch)
 
     def _record(self, batch: Batch) -> None:
+        rows, follow = self._rows(batch)
+        with self._transaction():
+            _write(self._db, rows)
+        follow()
+
+    @_guarded
+    def record_later(self, batch: Batch) -> Callable[[], None]:
+        """:meth:`record`, by a second process that writes while this one goes on: returns
+        the function that waits until the batch is committed (raising what :meth:`record`
+        would, once the store's view here is back to what the file holds). One batch at a
+        time: the next call, and :meth:`record` and :meth:`close`, wait for the one before.
+        Queries meanwhile see what was committed. A store in memory records at once.
+
+        .. versionadded:: 0.3.0
+        """
+        if self.readonly:
+            raise StoreError("opened read-only", self.path)
+        with self._lock:
+            self._settle()
+            if self.path == ":memory:":
+                self._record(batch)
+                return _nothing
+            rows, follow = self._rows(batch)
+            follow()  # the view here follows at once; read again if the write fails
+            if self._writer is None:
+                self._writer = _RowWriter(self.path)
+            self._writer.send(rows)
+            self._pending = True
+            return self._settle
+
+    def _settle(self) -> None:
+        """Wait for the batch a writer process is recording (if any)."""
+        with self._lock:
+            if not self._pending:
+                return
+            self._pending = False
+            assert self._writer is not None
+            failure = self._writer.wait()
+            if failure is not None:
+                self._load_writer_state()
+                raise StoreError(f"recording a batch failed: {failure}", self.path)
+
+    def _rows(self, batch: Batch) -> tuple[_Rows, Callable[[], None]]:
+        """A batch's rows, and what makes the view of open sessions here follow once they
+        are written."""
         known = self._open
         opened: dict[tuple[str, str], tuple[int, set[str]]] = {}
         joined: dict[tuple[str, str], set[str]] = {}  # user keys new to a known session
@@ -432,48 +490,25 @@ class SQLiteStore:
             events.append(_event_values(seq, num, fields, placed, user_key))
             closings += placed[7]
             seq += 1
-        self._write(batch, sessions, events, users, closings)
-        # Committed: now the cached view of open sessions may follow.
-        self._next_seq = seq
-        for key, keys in joined.items():
-            known[key][1].update(keys)
-        known.update(opened)
-        for key in opened:
-            if self._recorded is not None:
-                self._recorded.add(*key)
-        for closed in closings:
-            known.pop((closed.scope, closed.id), None)
 
-    def _write(
-        self,
-        batch: Batch,
-        sessions: list[tuple[Any, ...]],
-        events: list[tuple[Any, ...]],
-        users: list[tuple[str, int]],
-        closings: list[SessionSummary],
-    ) -> None:
-        """Write a batch's rows in one transaction."""
-        with self._transaction():
-            self._db.executemany(_SESSION_INSERT, sessions)
-            self._db.executemany(_EVENT_INSERT, events)
-            self._db.executemany("INSERT INTO session_users (user_key, num) VALUES (?, ?)", users)
-            self._db.executemany(
-                "UPDATE events SET output = ? WHERE seq = "
-                "(SELECT max(seq) FROM events WHERE scope = ? AND id = ?)",
-                [(output, scope, event_id) for scope, event_id, output in batch.outputs],
-            )
-            self._db.executemany(
-                "UPDATE sessions SET status = ?, closed_us = ?, closed_offset = ?, "
-                "close_reason = ? WHERE scope = ? AND id = ?",
-                [_closing_values(closed) for closed in closings],
-            )
-            self._db.executemany(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                [
-                    ("rules", json.dumps(batch.rules.to_json(), sort_keys=True)),
-                    ("now", "" if batch.now is None else batch.now.isoformat()),
-                ],
-            )
+        def follow() -> None:
+            self._next_seq = seq
+            for key, keys in joined.items():
+                known[key][1].update(keys)
+            known.update(opened)
+            for key in opened:
+                if self._recorded is not None:
+                    self._recorded.add(*key)
+            for closed in closings:
+                known.pop((closed.scope, closed.id), None)
+
+        outputs = [(output, scope, event_id) for scope, event_id, output in batch.outputs]
+        meta = [
+            ("rules", json.dumps(batch.rules.to_json(), sort_keys=True)),
+            ("now", "" if batch.now is None else batch.now.isoformat()),
+        ]
+        ends = [_closing_values(closed) for closed in closings]
+        return (sessions, events, users, outputs, ends, meta), follow
 
     @_guarded
     def stored_rules(self) -> Rules | None:
@@ -703,6 +738,85 @@ def _conditions(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
             clauses.append(clause)
             args += [value] * clause.count("?")
     return " AND ".join(clauses), args
+
+
+#: A batch's rows: sessions, events, session users, outputs, closings, meta (plain values).
+_Rows = tuple[list[tuple[Any, ...]], ...]
+
+
+def _write(db: sqlite3.Connection, rows: _Rows) -> None:
+    """Write a batch's rows (in the caller's transaction)."""
+    sessions, events, users, outputs, closings, meta = rows
+    db.executemany(_SESSION_INSERT, sessions)
+    db.executemany(_EVENT_INSERT, events)
+    db.executemany("INSERT INTO session_users (user_key, num) VALUES (?, ?)", users)
+    db.executemany(
+        "UPDATE events SET output = ? WHERE seq = "
+        "(SELECT max(seq) FROM events WHERE scope = ? AND id = ?)",
+        outputs,
+    )
+    db.executemany(
+        "UPDATE sessions SET status = ?, closed_us = ?, closed_offset = ?, "
+        "close_reason = ? WHERE scope = ? AND id = ?",
+        closings,
+    )
+    db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta)
+
+
+def _nothing() -> None:
+    """Nothing to wait for."""
+
+
+class _RowWriter:
+    """A process that writes batches of rows into a store's file, each in one transaction,
+    while the writer's process goes on (:meth:`SQLiteStore.record_later`). Forked: it opens a
+    connection of its own (never the parent's) and ends with the parent's pipe."""
+
+    def __init__(self, path: str) -> None:
+        context = multiprocessing.get_context("fork")
+        self._connection, child_end = context.Pipe()
+        self._process = context.Process(target=_write_rows, args=(path, child_end), daemon=True)
+        self._process.start()
+        child_end.close()
+
+    def send(self, rows: _Rows) -> None:
+        self._connection.send_bytes(marshal.dumps(rows))
+
+    def wait(self) -> str | None:
+        """Wait for the batch sent; ``None`` once committed, else what failed."""
+        try:
+            answer = self._connection.recv_bytes()
+        except (EOFError, OSError):
+            return "the writing process ended"
+        return None if answer == b"" else answer.decode()
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self._connection.send_bytes(b"")
+        self._connection.close()
+        self._process.join()
+
+
+def _write_rows(path: str, connection: Connection) -> None:
+    """The writing process: each batch of rows received, in one transaction; an empty
+    message ends it. Answers each batch: empty once committed, else what failed."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA synchronous=FULL")  # as the store's own connection (_tune)
+    db.execute("PRAGMA wal_autocheckpoint=10000")
+    db.execute("PRAGMA cache_size=-65536")
+    db.execute("PRAGMA busy_timeout=5000")
+    while (message := connection.recv_bytes()) != b"":
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            _write(db, marshal.loads(message))
+            db.execute("COMMIT")
+        except Exception as error:  # told to the writer, which raises it
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            connection.send_bytes(f"{type(error).__name__}: {error}".encode())
+            continue
+        connection.send_bytes(b"")
+    db.close()
 
 
 def _placed_in(batch: Batch) -> Sequence[PlacedFields]:

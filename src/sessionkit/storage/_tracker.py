@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 
@@ -34,18 +34,26 @@ __all__ = ["Tracker"]
 
 
 class _ClosedInStore:
-    """The Tracker's closed-session index: the store's closed ids, plus those closed in the
-    batch being built (the store learns them when the batch commits)."""
+    """The Tracker's closed-session index: the store's closed ids, plus those closed in batches
+    not yet recorded (the store learns them when a batch commits). Each pending closing carries
+    the number of the batch that made it, so that recording one batch forgets only its own."""
 
     def __init__(self, store: SessionRecorder) -> None:
         self.store = store
-        self.pending: set[tuple[str, str]] = set()
+        self.pending: dict[tuple[str, str], int] = {}
+        #: the number of the batch being decided
+        self.batch = 0
 
     def is_closed(self, session_id: str, scope: str) -> bool:
         return (scope, session_id) in self.pending or self.store.is_closed(session_id, scope)
 
     def add(self, session_id: str, scope: str) -> None:
-        self.pending.add((scope, session_id))
+        self.pending[(scope, session_id)] = self.batch
+
+    def recorded(self, batch: int) -> None:
+        """Batches up to number ``batch`` are recorded: the store knows their closings."""
+        if self.pending:
+            self.pending = {key: n for key, n in self.pending.items() if n > batch}
 
 
 class Tracker:
@@ -149,23 +157,30 @@ class Tracker:
                     if not assignment.duplicate:
                         accepted.append(assignment)
             except BaseException:  # interrupted half-way: forget what was not recorded
-                self._sessionizer = self._resume(self._sessionizer.rules)
+                self._resync()
                 raise
             if accepted:
                 self._record(Batch(self._sessionizer.rules, self._sessionizer.now, tuple(accepted)))
         return results
 
-    def _track_fields(self, batch: Sequence[EventFields]) -> list[Placement | RefusedEventError]:
-        """:meth:`track_each` for events given as their fields, validated as an Event's would
-        be: the field-level door a replay's lean path records through. For each, its
-        :data:`~sessionkit.Placement` or the error that refused it; the same decisions, and
-        the same records in the store, as :meth:`track_each` given the Events. No Event is
-        built but for a refusal, or fields a store may not keep (to check them exactly)."""
+    def _place_fields(
+        self, batch: Sequence[EventFields]
+    ) -> tuple[list[Placement | RefusedEventError], Batch | None, int]:
+        """The decisions of :meth:`track_each` for events given as their fields, validated as
+        an Event's would be: the field-level door a replay's lean path goes through. Returns,
+        for each event, its :data:`~sessionkit.Placement` or the error that refused it; the
+        :class:`Batch` to record (``None`` if nothing was accepted); and the batch's number.
+
+        Memory runs ahead of the store until the caller has recorded the batch
+        (:meth:`_record_later`) and calls :meth:`_committed` — or :meth:`_resync` if that
+        failed. No Event is built but for a refusal, or for fields a store may not keep (to
+        check them exactly)."""
         with self._lock:
             results: list[Placement | RefusedEventError] = []
             accepted: list[PlacedFields] = []
             sessionizer = self._sessionizer
             place = sessionizer._place
+            self._closed.batch += 1
             try:
                 for index, fields in enumerate(batch):
                     problem = fields_problem(fields)
@@ -186,11 +201,29 @@ class Tracker:
                     if not placed[5]:
                         accepted.append((fields, placed))
             except BaseException:  # interrupted half-way: forget what was not recorded
-                self._sessionizer = self._resume(self._sessionizer.rules)
+                self._resync()
                 raise
-            if accepted:
-                self._record(self._placed_batch(accepted))
-        return results
+            record = self._placed_batch(accepted) if accepted else None
+            return results, record, self._closed.batch
+
+    def _record_later(self, batch: Batch) -> Callable[[], None]:
+        """Have the store record a batch decided by :meth:`_place_fields`; the function that
+        waits until it is recorded (at once for a store without ``record_later``)."""
+        later = getattr(self._store, "record_later", None)
+        if later is None:
+            self._store.record(batch)
+            return _recorded
+        wait: Callable[[], None] = later(batch)
+        return wait
+
+    def _committed(self, number: int) -> None:
+        """The store recorded the batches up to number ``number`` (:meth:`_place_fields`)."""
+        self._closed.recorded(number)
+
+    def _resync(self) -> None:
+        """Go back to what the store holds: decisions not recorded are forgotten."""
+        with self._lock:
+            self._sessionizer = self._resume(self._sessionizer.rules)
 
     def _placed_batch(self, accepted: list[PlacedFields]) -> Batch:
         """The batch of events accepted as fields: as they are for a store that records them
@@ -245,9 +278,9 @@ class Tracker:
         try:
             self._store.record(batch)
         except BaseException:
-            self._sessionizer = self._resume(self._sessionizer.rules)
+            self._resync()
             raise
-        self._closed.pending.clear()
+        self._committed(self._closed.batch)
 
     def close(self) -> None:
         """Close the store (releasing its writer lock)."""
@@ -264,3 +297,7 @@ class Tracker:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _recorded() -> None:
+    """A batch the store recorded at once: nothing to wait for."""
