@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -23,7 +25,7 @@ from sessionkit import (
     StoreError,
     StoreLockedError,
 )
-from sessionkit.storage import SCHEMA_VERSION, MemoryStore, SQLiteStore, Tracker
+from sessionkit.storage import SCHEMA_VERSION, Batch, MemoryStore, SQLiteStore, Tracker
 from sessionkit.storage._sqlite import _metadata_json
 from sessionkit.testing.conformance import conformance_stream
 from tests.helpers import ALICE, BOB, at, ev
@@ -337,3 +339,62 @@ def test_metadata_is_encoded_as_json_dumps_encodes_it(metadata: dict[str, object
     """Rows hold metadata as ``json.dumps(..., ensure_ascii=False, sort_keys=True)`` writes it
     (one encoder made once: the same text)."""
     assert _metadata_json(metadata) == json.dumps(metadata, ensure_ascii=False, sort_keys=True)
+
+
+class TestRecordLater:
+    """``record_later``: a batch written by a process of the store's own."""
+
+    @staticmethod
+    def batch(*events: Any) -> Batch:
+        """The batch a Tracker in memory records for these events."""
+        recorder = MemoryStore()
+        captured: list[Batch] = []
+        recorder.record = captured.append  # type: ignore[method-assign, assignment]
+        Tracker(recorder).track_many(list(events))
+        return captured[0]
+
+    def test_a_batch_is_committed_once_waited_for(self, tmp_path: Path) -> None:
+        path = tmp_path / "s.db"
+        with SQLiteStore(path) as store:
+            wait = store.record_later(self.batch(ev("q1", 0), ev("q2", 10)))
+            wait()
+            with SQLiteStore(path, readonly=True) as reader:  # another connection sees it
+                assert reader.session_of("q2") == reader.session_of("q1") is not None
+            # record and the next record_later wait for the one before: seq follows on
+            store.record_later(self.batch(ev("q3", 20, BOB)))
+            store.record(self.batch(ev("q4", 30, BOB)))
+            stored = [store.event(f"q{n}") for n in (1, 2, 3, 4)]
+            assert [s.seq for s in stored if s is not None] == [1, 2, 3, 4]
+        with SQLiteStore(path) as again:  # close waited too; the view here is the file's
+            assert Tracker(again).sessionizer.now == at(30)
+
+    def test_a_failed_write_is_raised_and_the_view_read_again(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import sessionkit.storage._sqlite as module
+
+        real = module._write
+        parent = os.getpid()
+
+        def failing(db: Any, rows: Any) -> None:
+            if os.getpid() != parent:
+                raise sqlite3.OperationalError("database or disk is full")
+            real(db, rows)
+
+        with SQLiteStore(tmp_path / "s.db") as store:
+            store.record(self.batch(ev("q1", 0)))
+            monkeypatch.setattr(module, "_write", failing)  # in the writing process only
+            wait = store.record_later(self.batch(ev("q2", 10, BOB)))
+            with pytest.raises(StoreError, match="recording a batch failed: OperationalError"):
+                wait()
+            assert store.event("q2") is None
+            monkeypatch.setattr(module, "_write", real)
+            store.record(self.batch(ev("q2", 10, BOB)))  # the view here was read again
+            stored = store.event("q2")
+            assert stored is not None and stored.seq == 2
+
+    def test_a_store_in_memory_records_at_once(self) -> None:
+        with SQLiteStore(":memory:") as store:
+            wait = store.record_later(self.batch(ev("q1", 0)))
+            assert store.event("q1") is not None
+            wait()

@@ -430,7 +430,8 @@ class SQLiteStore:
         the function that waits until the batch is committed (raising what :meth:`record`
         would, once the store's view here is back to what the file holds). One batch at a
         time: the next call, and :meth:`record` and :meth:`close`, wait for the one before.
-        Queries meanwhile see what was committed. A store in memory records at once.
+        Queries meanwhile see what was committed. A store in memory records at once, and so
+        does any store where ``fork`` is no start method (the writer is forked).
 
         .. versionadded:: 0.3.0
         """
@@ -438,7 +439,7 @@ class SQLiteStore:
             raise StoreError("opened read-only", self.path)
         with self._lock:
             self._settle()
-            if self.path == ":memory:":
+            if self.path == ":memory:" or "fork" not in multiprocessing.get_all_start_methods():
                 self._record(batch)
                 return _nothing
             rows, follow = self._rows(batch)
