@@ -80,7 +80,7 @@ def read_apart(reader: LogReader) -> Generator[LeanRecord, None, None]:
     receiving, sending = context.Pipe(duplex=False)
     sys.stdout.flush()  # the child flushes the standard streams it inherits when it ends
     sys.stderr.flush()
-    child = context.Process(target=_read, args=(reader, sending), daemon=True)
+    child = context.Process(target=_read, args=(reader, sending, receiving), daemon=True)
     child.start()
     sending.close()
     ended = False
@@ -146,8 +146,10 @@ def _remap(mapper: RecordMapper, raw: bytes | str, source: str, line: int) -> Ev
     return Event.from_fields(fields)
 
 
-def _read(reader: LogReader, sending: Connection) -> None:
-    """The child: every record, as plain data, :data:`CHUNK` to a message; then the counts."""
+def _read(reader: LogReader, sending: Connection, parents: Connection) -> None:
+    """The child: every record, as plain data, :data:`CHUNK` to a message; then the counts.
+    The parent's end, inherited, is closed here: if the parent dies, sending fails."""
+    parents.close()
     try:
         chunk: list[tuple[Any, ...]] = []
         for record in reader.lean_records():

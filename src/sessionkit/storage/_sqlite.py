@@ -9,6 +9,7 @@ import marshal
 import multiprocessing
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -775,8 +776,13 @@ class _RowWriter:
 
     def __init__(self, path: str) -> None:
         context = multiprocessing.get_context("fork")
+        for stream in (sys.stdout, sys.stderr):  # the child flushes what it inherits, at its end
+            if stream is not None:
+                stream.flush()
         self._connection, child_end = context.Pipe()
-        self._process = context.Process(target=_write_rows, args=(path, child_end), daemon=True)
+        self._process = context.Process(
+            target=_write_rows, args=(path, child_end, self._connection), daemon=True
+        )
         self._process.start()
         child_end.close()
 
@@ -798,15 +804,24 @@ class _RowWriter:
         self._process.join()
 
 
-def _write_rows(path: str, connection: Connection) -> None:
+def _write_rows(path: str, connection: Connection, parents: Connection) -> None:
     """The writing process: each batch of rows received, in one transaction; an empty
-    message ends it. Answers each batch: empty once committed, else what failed."""
+    message, or the store's process ending, ends it. Answers each batch: empty once
+    committed, else what failed. It holds the store's writer lock with its parent (the lock
+    file is inherited), so no other writer opens the file until it is done."""
+    parents.close()  # the parent's end, inherited: else the parent's end never closes here
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA synchronous=FULL")  # as the store's own connection (_tune)
     db.execute("PRAGMA wal_autocheckpoint=10000")
     db.execute("PRAGMA cache_size=-65536")
     db.execute("PRAGMA busy_timeout=5000")
-    while (message := connection.recv_bytes()) != b"":
+    while True:
+        try:
+            message = connection.recv_bytes()
+        except (EOFError, OSError):  # the store's process ended without a word
+            break
+        if message == b"":
+            break
         try:
             db.execute("BEGIN IMMEDIATE")
             _write(db, marshal.loads(message))
