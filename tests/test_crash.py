@@ -40,6 +40,25 @@ print("done", flush=True)
 """
 
 
+def kill_at_random(seed: int, script: str, *args: str) -> None:
+    """Run ``script`` in a child, and kill it with SIGKILL during a random batch, at a random
+    moment of it (writing, committing or sleeping)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "ready"
+    rng = random.Random(seed)
+    for _ in range(rng.randrange(EVENTS // BATCH // 2)):
+        assert child.stdout.readline().strip() == "batch"
+    time.sleep(rng.uniform(0, 0.003))
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    child.stdout.close()
+    assert child.returncode == -signal.SIGKILL
+
+
 def uninterrupted(seed: int) -> tuple[list[str | None], list[tuple[str, str, str]]]:
     """Assignments and session statuses of one run that nothing interrupts."""
     events = conformance_stream(EVENTS, seed=seed)
@@ -68,24 +87,7 @@ def test_killed_writer_resumes_without_loss_or_doubling(tmp_path: Path, seed: in
     """
     path = tmp_path / "crash.db"
     events = conformance_stream(EVENTS, seed=seed)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path), str(seed)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == "ready"
-    # Kill during a random batch, at a random moment of it (writing, committing or sleeping).
-    rng = random.Random(seed)
-    for _ in range(rng.randrange(EVENTS // BATCH // 2)):
-        assert child.stdout.readline().strip() == "batch"
-    time.sleep(rng.uniform(0, 0.003))
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    child.stdout.close()
-    assert child.returncode == -signal.SIGKILL
+    kill_at_random(seed, CHILD, str(path), str(seed))
 
     with SQLiteStore(path) as store:
         recorded = [store.session_of(e.id, e.scope) is not None for e in events]
@@ -150,23 +152,7 @@ def test_a_killed_replay_into_a_store_resumes_without_loss_or_doubling(
     log = tmp_path / "log.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in generate(EVENTS, 30, seed)))
     path = tmp_path / "crash.db"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    child = subprocess.Popen(
-        [sys.executable, "-c", REPLAY, str(path), str(log)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == "ready"
-    rng = random.Random(seed)
-    for _ in range(rng.randrange(EVENTS // BATCH // 2)):
-        assert child.stdout.readline().strip() == "batch"
-    time.sleep(rng.uniform(0, 0.003))
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    child.stdout.close()
-    assert child.returncode == -signal.SIGKILL
+    kill_at_random(seed, REPLAY, str(path), str(log))
 
     again = replayed_into(path, log)
     recorded_before = sum(type(o) is Replayed for o in again)
