@@ -389,12 +389,25 @@ class TestRecordLater:
                 wait()
             assert store.event("q2") is None
             monkeypatch.setattr(module, "_write", real)
-            store.record(self.batch(ev("q2", 10, BOB)))  # the view here was read again
+            store.record_later(self.batch(ev("q2", 10, BOB)))()  # a new writing process
             stored = store.event("q2")
-            assert stored is not None and stored.seq == 2
+            assert stored is not None and stored.seq == 2  # the view here was read again
 
     def test_a_store_in_memory_records_at_once(self) -> None:
         with SQLiteStore(":memory:") as store:
             wait = store.record_later(self.batch(ev("q1", 0)))
             assert store.event("q1") is not None
             wait()
+
+    def test_a_writing_process_that_died_is_reported_and_replaced(self, tmp_path: Path) -> None:
+        with SQLiteStore(tmp_path / "s.db") as store:
+            store.record_later(self.batch(ev("q1", 0)))()
+            writer = store._writer
+            assert writer is not None
+            writer._process.kill()
+            writer._process.join()
+            with pytest.raises(StoreError, match="the writing process ended"):
+                store.record_later(self.batch(ev("q2", 10, BOB)))()
+            assert store.event("q2") is None
+            store.record_later(self.batch(ev("q2", 10, BOB)))()
+            assert store.event("q2") is not None

@@ -388,19 +388,17 @@ class SQLiteStore:
         return value
 
     def close(self) -> None:
-        """Close the connection and release the writer lock. Idempotent."""
+        """Close the connection and release the writer lock (once a batch being recorded is
+        committed: its failure is raised). Idempotent."""
         with self._lock:
-            writer, self._writer = self._writer, None
             try:
-                if self._pending:
-                    self._settle()
+                self._settle()
             finally:
-                if writer is not None:
-                    writer.stop()
-            self._db.close()
-            if self._writer_lock is not None:
-                self._writer_lock.release()
-                self._writer_lock = None
+                self._drop_writer()
+                self._db.close()
+                if self._writer_lock is not None:
+                    self._writer_lock.release()
+                    self._writer_lock = None
 
     def __enter__(self) -> SQLiteStore:
         return self
@@ -444,10 +442,15 @@ class SQLiteStore:
                 self._record(batch)
                 return _nothing
             rows, follow = self._rows(batch)
-            follow()  # the view here follows at once; read again if the write fails
             if self._writer is None:
                 self._writer = _RowWriter(self.path)
-            self._writer.send(rows)
+            try:
+                self._writer.send(rows)
+            except OSError:
+                self._drop_writer()
+                message = "recording a batch failed: the writing process ended"
+                raise StoreError(message, self.path) from None
+            follow()  # the view here follows at once; read again if the write fails
             self._pending = True
             return self._settle
 
@@ -460,8 +463,14 @@ class SQLiteStore:
             assert self._writer is not None
             failure = self._writer.wait()
             if failure is not None:
+                self._drop_writer()  # the next batch has a writer of its own
                 self._load_writer_state()
                 raise StoreError(f"recording a batch failed: {failure}", self.path)
+
+    def _drop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.stop()
 
     def _rows(self, batch: Batch) -> tuple[_Rows, Callable[[], None]]:
         """A batch's rows, and what makes the view of open sessions here follow once they
