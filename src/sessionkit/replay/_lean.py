@@ -61,8 +61,10 @@ def replay_lean(
     A :class:`~sessionkit.Sessionizer` groups each event as it comes (as ``batch_size=1``
     would). A :class:`~sessionkit.storage.Tracker` records ``batch_size`` events at a time, in
     one transaction each, as their fields (a store whose ``records_placed`` is true builds its
-    rows from them). :class:`KeptFields`, read in another process, carry only what the
-    grouping reads: a Sessionizer takes them, a Tracker does not (:class:`TypeError`).
+    rows from them), each while the next is decided where the store offers ``record_later``;
+    meanwhile nothing else should track events through that Tracker. :class:`KeptFields`,
+    read in another process, carry only what the grouping reads: a Sessionizer takes them, a
+    Tracker does not (:class:`TypeError`).
 
     .. versionadded:: 0.3.0
     """
