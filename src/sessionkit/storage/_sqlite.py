@@ -329,13 +329,7 @@ class SQLiteStore:
 
     def _tune(self) -> None:
         """The writer's settings, once the file is known to be ours."""
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        # Checkpoint every 40 MB of WAL rather than every 4 MB: fewer, larger copies back into
-        # the database (a third of the commit time at 1,000-event batches).
-        self._db.execute("PRAGMA wal_autocheckpoint=10000")
-        self._db.execute("PRAGMA cache_size=-65536")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        _tune_writer(self._db)
 
     def _prepare(self) -> None:
         """Check the schema version; create or migrate it when opened for writing."""
@@ -751,6 +745,17 @@ def _conditions(*pairs: tuple[str, object]) -> tuple[str, list[object]]:
     return " AND ".join(clauses), args
 
 
+def _tune_writer(db: sqlite3.Connection) -> None:
+    """A writing connection's settings (the store's own, and its writing process's)."""
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    # Checkpoint every 40 MB of WAL rather than every 4 MB: fewer, larger copies back into
+    # the database (a third of the commit time at 1,000-event batches).
+    db.execute("PRAGMA wal_autocheckpoint=10000")
+    db.execute("PRAGMA cache_size=-65536")
+    db.execute("PRAGMA busy_timeout=5000")
+
+
 #: A batch's rows: sessions, events, session users, outputs, closings, meta (plain values).
 _Rows = tuple[list[tuple[Any, ...]], ...]
 
@@ -820,10 +825,7 @@ def _write_rows(path: str, connection: Connection, parents: Connection) -> None:
     file is inherited), so no other writer opens the file until it is done."""
     parents.close()  # the parent's end, inherited: else the parent's end never closes here
     db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA synchronous=FULL")  # as the store's own connection (_tune)
-    db.execute("PRAGMA wal_autocheckpoint=10000")
-    db.execute("PRAGMA cache_size=-65536")
-    db.execute("PRAGMA busy_timeout=5000")
+    _tune_writer(db)  # as the store's own connection
     while True:
         try:
             message = connection.recv_bytes()
