@@ -114,7 +114,7 @@ class _Recorder:
         results, record, number = tracker._place_fields([r.fields for r in batch])
         yield from self.settled()
         try:
-            wait = _recorded if record is None else tracker._record_later(record)
+            wait = tracker._record_later(record)
         except BaseException:
             tracker._resync()
             raise
@@ -155,10 +155,6 @@ class _Recorder:
             with suppress(Exception):  # the replay is ending with an error of its own
                 held[3]()
         self._tracker._resync()
-
-
-def _recorded() -> None:
-    """Nothing to wait for."""
 
 
 def _outcomes(

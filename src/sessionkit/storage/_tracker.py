@@ -206,9 +206,12 @@ class Tracker:
             record = self._placed_batch(accepted) if accepted else None
             return results, record, self._closed.batch
 
-    def _record_later(self, batch: Batch) -> Callable[[], None]:
-        """Have the store record a batch decided by :meth:`_place_fields`; the function that
-        waits until it is recorded (at once for a store without ``record_later``)."""
+    def _record_later(self, batch: Batch | None) -> Callable[[], None]:
+        """Have the store record a batch decided by :meth:`_place_fields` (``None``: nothing
+        to record); the function that waits until it is recorded (at once for a store
+        without ``record_later``)."""
+        if batch is None:
+            return _recorded
         later = getattr(self._store, "record_later", None)
         if later is None:
             self._store.record(batch)
