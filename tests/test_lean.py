@@ -10,8 +10,8 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator
-from datetime import timedelta, timezone
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from sessionkit import (
     RefusedEventError,
     Rules,
     Sessionizer,
+    SessionSummary,
     StoreError,
 )
 from sessionkit.cli import main
@@ -41,7 +42,7 @@ from sessionkit.replay import (
     replay_records,
 )
 from sessionkit.replay._compiled import compile_fields, compile_typed
-from sessionkit.storage import MemoryStore, SQLiteStore, Tracker
+from sessionkit.storage import Batch, MemoryStore, SQLiteStore, Tracker
 from sessionkit.testing.synth import generate
 
 from .helpers import T0
@@ -435,9 +436,49 @@ def table_rows(store: SQLiteStore) -> list[list[tuple[Any, ...]]]:
 
 
 #: The stores a replay is recorded into: SQLite in memory (recording each batch at once), a
-#: SQLite file (recording each batch in a process of its own while the next is decided), and
-#: a memory store (given assignments).
-STORES = ("sqlite-memory", "sqlite-file", "memory")
+#: SQLite file (recording each batch in a process of its own while the next is decided), a
+#: memory store (given assignments), and a store that answers no queries (repeats are
+#: compared with the fingerprints the Tracker keeps).
+STORES = ("sqlite-memory", "sqlite-file", "memory", "recorder")
+
+
+class Recorder:
+    """A store that only records (a :class:`~sessionkit.storage.SessionRecorder`): a replay
+    cannot look up in it the event a line repeats."""
+
+    def __init__(self) -> None:
+        self.memory = MemoryStore()
+
+    def record(self, batch: Batch) -> None:
+        self.memory.record(batch)
+
+    def resume_point(self) -> tuple[Rules, datetime | None] | None:
+        return self.memory.resume_point()
+
+    def remembered_sessions(
+        self, with_input_after: datetime | None
+    ) -> Sequence[tuple[SessionSummary, Sequence[str]]]:
+        return self.memory.remembered_sessions(with_input_after)
+
+    def recent_events(
+        self, at_or_after: datetime | None
+    ) -> Sequence[tuple[str, str, datetime, str]]:
+        return self.memory.recent_events(at_or_after)
+
+    def is_closed(self, session_id: str, scope: str) -> bool:
+        return self.memory.is_closed(session_id, scope)
+
+    def close(self) -> None:
+        self.memory.close()
+
+
+def new_store(kind: str, path: str) -> SQLiteStore | MemoryStore | Recorder:
+    """A new store of one of :data:`STORES` (``path`` for a file)."""
+    if kind == "sqlite-file":
+        return SQLiteStore(path)
+    if kind == "sqlite-memory":
+        return SQLiteStore(":memory:")
+    return MemoryStore() if kind == "memory" else Recorder()
 
 
 def stored(
@@ -451,13 +492,7 @@ def stored(
         for lean in (True, False):
             got: dict[str, list[object]] = {}
             for kind in STORES:
-                store: SQLiteStore | MemoryStore = (
-                    MemoryStore()
-                    if kind == "memory"
-                    else SQLiteStore(":memory:")
-                    if kind == "sqlite-memory"
-                    else SQLiteStore(os.path.join(folder, f"{lean}.db"))
-                )
+                store = new_store(kind, os.path.join(folder, f"{lean}.db"))
                 reader = LogReader(["-"], stdin=io.BytesIO(data), stdin_name="log")
                 with Tracker(store, rules) as tracker:
                     late = timedelta(seconds=lateness)
@@ -472,7 +507,9 @@ def stored(
                         tracker.sessionizer.snapshot(),
                         table_rows(store)
                         if isinstance(store, SQLiteStore)
-                        else store.sessions(limit=10**6),
+                        else (store if isinstance(store, MemoryStore) else store.memory).sessions(
+                            limit=10**6
+                        ),
                     ]
             results.append(got)
     return tuple(results)

@@ -336,27 +336,25 @@ def test_outputs_of_events_recorded_before_a_restart(tmp_path: Path) -> None:
         assert recorded_output(tracker.store, "q2") == "own"
 
 
-def test_what_is_kept_is_dropped_with_the_sessions_forgotten() -> None:
+def test_a_fingerprint_is_kept_with_its_event_and_forgotten_with_it() -> None:
     sessionizer = Sessionizer()
-    repeats = Repeats(sessionizer.session_of)
-    drops = 0
-    for n in range(12_000):  # a prompt a minute: 1,440 remembered at any time
+    repeats = Repeats(sessionizer)
+    for n in range(3_000):  # a prompt a minute: 1,440 remembered at any time
         event = ev(f"q{n}", 60 * n, input="hi")
         sessionizer.feed(event)
-        kept = len(repeats)
         repeats.remember(event)
-        if len(repeats) < kept:  # just dropped: what is remembered is still kept
-            drops += 1
-            assert repeats.follow_up(OutputFollowUp(f"q{n - 1000}", at(60 * n), "x"))
+        assert sessionizer._note(f"q{n}", "") is not None
+        if n >= 1440:  # forgotten with its session, and its fingerprint with it
+            assert sessionizer._note(f"q{n - 1440}", "") is None
             with pytest.raises(UnknownEventError):
                 repeats.follow_up(OutputFollowUp(f"q{n - 1440}", at(60 * n), "x"))
-        assert len(repeats) <= 2 * 1440 + 4096 + 1
-    assert drops >= 2
+    assert repeats.follow_up(OutputFollowUp("q2000", at(60 * 3000), "x"))
+    assert sum(len(s.event_ids) for s in sessionizer._by_horizon) == 1440
 
 
 def test_a_conflict_is_a_refusal_that_names_the_fields() -> None:
     sessionizer = Sessionizer()
-    repeats = Repeats(sessionizer.session_of)
+    repeats = Repeats(sessionizer)
     event = ev("q1", 0, input="a")
     session_id = sessionizer.feed(event).session_id
     repeats.remember(event)

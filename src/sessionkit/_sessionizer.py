@@ -127,7 +127,8 @@ class _Summary:
         self.last_input_at = at
         self.horizon = horizon
         self.ended_at: datetime | None = None
-        self.event_ids: list[str] = []
+        #: its events' ids, each with the note kept with it while it is remembered (``_place``)
+        self.event_ids: dict[str, int | None] = {}
         #: user keys whose latest event was put in this session (rule 5), to forget with it
         self.latest_keys: list[str] = []
 
@@ -322,6 +323,21 @@ class Sessionizer:
         when = at if at is not None else self._now
         return seen.id if when is None or when < seen.horizon else None
 
+    def _note(self, event_id: str, scope: str) -> int | None:
+        """The note kept with a remembered event (``_place``), or ``None``: none kept, or
+        the event not remembered."""
+        state = self._scopes.get(scope)
+        seen = state.events.get(event_id) if state is not None else None
+        return None if seen is None else seen.event_ids[event_id]
+
+    def _set_note(self, event_id: str, scope: str, note: int) -> None:
+        """Keep ``note`` with a remembered event instead of what was kept (nothing happens
+        for an event not remembered)."""
+        state = self._scopes.get(scope)
+        seen = state.events.get(event_id) if state is not None else None
+        if seen is not None:
+            seen.event_ids[event_id] = note
+
     def feed(self, event: Event) -> Assignment:
         """Decide which session ``event`` belongs to, and record it.
 
@@ -378,6 +394,7 @@ class Sessionizer:
         session_id: str | None,
         parent_id: str | None,
         ends_session: bool,
+        note: int | None = None,
     ) -> Assignment | Placement | None:
         """The field-level door: decide where an event with these fields goes, and record it.
 
@@ -389,7 +406,9 @@ class Sessionizer:
         event (a :data:`~sessionkit.Placement`). A refusal (rules 2, 3, 4, 9,
         or a horizon past what ``datetime`` holds) changes nothing and raises its error naming
         ``event``; with ``event`` ``None`` it returns ``None`` instead, and the caller builds
-        the Event and feeds it to have the error that names it.
+        the Event and feeds it to have the error that names it. ``note`` is kept with an
+        accepted event for as long as it is remembered (:meth:`_note`): a replay's fingerprint
+        of what the event said, to compare repeats of its id with.
         """
         state = self._scopes.get(scope)
         # Rule 1: a duplicate of a remembered event changes nothing (not even the time). Events
@@ -495,7 +514,7 @@ class Sessionizer:
                 thread_parent = parent_id
             else:
                 thread_parent = target.header_id
-        target.event_ids.append(event_id)
+        target.event_ids[event_id] = note
         state.events[event_id] = target
         # Rule 5: every accepted event becomes its user key's latest (_rules.user_key, inlined).
         key = user_id if user_id is not None else initiator.id
@@ -632,7 +651,7 @@ class Sessionizer:
             for event_id in event_ids:
                 if event_id in state.events:
                     raise ValueError(f"event {event_id!r} is in two sessions")
-                summary.event_ids.append(event_id)
+                summary.event_ids[event_id] = None
                 state.events[event_id] = summary
             self._by_horizon[summary] = None
         if self._by_horizon:
@@ -660,7 +679,7 @@ class Sessionizer:
                 s.report(SessionStatus.OPEN, None)
                 if s.ended_at is None
                 else s.report(_CLOSED, _ENDED),
-                s.event_ids,
+                list(s.event_ids),
             )
             for s in self._by_horizon
         ]

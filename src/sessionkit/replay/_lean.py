@@ -25,7 +25,7 @@ from sessionkit.replay._readers import (
     RejectedLine,
     raw_text,
 )
-from sessionkit.replay._repeats import Repeats, fingerprint_of
+from sessionkit.replay._repeats import Repeats, fields_fingerprint, fingerprint_of
 from sessionkit.replay._replay import (
     Outcome,
     _grouping,
@@ -160,7 +160,9 @@ class _Recorder:
 def _outcomes(
     batch: list[LogFields], results: list[Any], repeats: Repeats
 ) -> Iterator[Placed | Outcome]:
-    """The outcomes of a recorded batch of events."""
+    """The outcomes of a recorded batch of events (keeping their fingerprints where the
+    store is not asked for the events repeated)."""
+    keeps = repeats.keeps
     for record, placed in zip(batch, results, strict=True):
         if isinstance(placed, RefusedEventError):
             yield RejectedLine(
@@ -169,7 +171,10 @@ def _outcomes(
         elif placed[5]:  # a duplicate: compared with what the event said
             yield _duplicate(record, placed, repeats)
         else:
-            yield record.source, record.line, record.fields[0], record.fields[7], placed
+            fields = record.fields
+            if keeps:
+                repeats.keep(fields[0], fields[7], fields_fingerprint(fields))
+            yield record.source, record.line, fields[0], fields[7], placed
 
 
 def _duplicate(record: LogFields | KeptFields, placed: Placement, repeats: Repeats) -> Outcome:
@@ -186,8 +191,8 @@ def _placed(
     records: Iterable[LeanRecord], sessionizer: Sessionizer, max_lateness: timedelta
 ) -> Iterator[Placed | Outcome]:
     """The lean replay into a Sessionizer: each event placed as it comes."""
-    repeats = Repeats(sessionizer.session_of)
-    place, keep = sessionizer._place, repeats.keep
+    repeats = Repeats(sessionizer)
+    place = sessionizer._place  # keeps each accepted event's fingerprint with it
     # In strict order (the common case) lateness is checked here, sparing a generator a line.
     strict = not max_lateness
     newest = None
@@ -208,8 +213,14 @@ def _placed(
         read: LogFields | KeptFields = record  # type: ignore[assignment]
         fields = read.fields
         event_id, at, initiator, target, user_id, session_id, parent_id, scope, ends = fields[:9]
+        if kind is KeptFields:  # read in another process, which made the fingerprint
+            kept = read.kept  # type: ignore[union-attr]
+        else:
+            kept = fingerprint_of(
+                initiator, target, user_id, session_id, parent_id, ends, fields[9], fields[10]
+            )
         placed: Placement | None = place(  # type: ignore[assignment] # without an Event
-            None, event_id, at, scope, initiator, user_id, session_id, parent_id, ends
+            None, event_id, at, scope, initiator, user_id, session_id, parent_id, ends, kept
         )
         if placed is None:  # refused: nothing changed
             yield _refusal(read, sessionizer)
@@ -217,13 +228,6 @@ def _placed(
         if placed[5]:  # a duplicate: compared with what the event said
             yield _duplicate(read, placed, repeats)
             continue
-        if kind is KeptFields:  # read in another process, which made the fingerprint
-            kept = read.kept  # type: ignore[union-attr]
-        else:
-            kept = fingerprint_of(
-                initiator, target, user_id, session_id, parent_id, ends, fields[9], fields[10]
-            )
-        keep(scope, placed[0], event_id, kept)
         yield read.source, read.line, event_id, scope, placed
 
 

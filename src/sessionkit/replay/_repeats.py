@@ -4,7 +4,8 @@ other content.
 The core decides that an event id is remembered (rule 1); what the repeat *says* is compared
 here, with a fingerprint of each remembered event: a hash of who sent it and where it belongs
 (initiator, target, user id, session id, parent link, session end), of its input and of its
-output — about a hundred bytes, never the payloads. A repeat that says the same, or less (no
+output — about a hundred bytes, never the payloads — which the Sessionizer keeps with the
+event while it remembers it (and forgets with it). A repeat that says the same, or less (no
 input, or no output), is a plain duplicate; one that also carries the output the event lacked
 sets that output (a follow-up); any other is a conflicting duplicate. Times are not compared:
 a repeat's time says when it was sent again, or when its output came.
@@ -16,7 +17,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
-from sessionkit import ConflictingDuplicateError, Event, Participant, UnknownEventError
+from sessionkit import (
+    ConflictingDuplicateError,
+    Event,
+    EventFields,
+    Participant,
+    Sessionizer,
+    UnknownEventError,
+)
+from sessionkit.storage import Tracker
 
 __all__ = ["OutputFollowUp", "Repeats"]
 
@@ -80,6 +89,12 @@ def fingerprint_of(
     return (hash(who) & _MASK) << (2 * _BITS) | what << _BITS | out
 
 
+def fields_fingerprint(fields: EventFields) -> Fingerprint:
+    """The :data:`Fingerprint` of the event with these fields."""
+    f = fields
+    return fingerprint_of(f[2], f[3], f[4], f[5], f[6], f[8], f[9], f[10])
+
+
 def _output_hash(text: str) -> int:
     return (hash(text) | 1) & _MASK
 
@@ -103,80 +118,50 @@ class Repeats:
     """What a replay knows of remembered events, to tell repeats of their ids apart
     (:func:`replay_records` makes one for the Sessionizer or Tracker it is given).
 
-    ``session_of`` asks the grouping whether an event is still remembered; ``record_output``
-    records a follow-up (a Tracker's), or is ``None`` when nothing is recorded. With ``lookup``
+    ``group`` is the Sessionizer or Tracker that groups: it tells whether an event is still
+    remembered (``session_of``), and a Tracker records a follow-up's output. With ``lookup``
     (a store's recorded event by scope and id) nothing is kept: the store is asked when an id
-    repeats. Without it, a fingerprint of each accepted event is kept (:meth:`remember`) with
-    its session's, until the grouping forgets the session (and with it, its events).
+    repeats. Without it, the fingerprint of each accepted event is kept with the event in
+    ``group`` itself (:meth:`keep`), and forgotten with it.
 
     .. versionadded:: 0.3.0
     """
 
     def __init__(
         self,
-        session_of: SessionOf,
-        record_output: RecordOutput | None = None,
+        group: Sessionizer | Tracker,
         lookup: Callable[[str, str], Event | None] | None = None,
     ) -> None:
-        self._session_of = session_of
-        self._record_output = record_output
+        self._session_of: SessionOf = group.session_of
+        self._record_output: RecordOutput | None = (
+            group.record_output if isinstance(group, Tracker) else None
+        )
         self._lookup = lookup
-        #: whether :meth:`remember` keeps anything (not when a store is asked)
+        self._group = group
+        #: whether :meth:`keep` keeps anything (not when a store is asked)
         self.keeps = lookup is None
-        #: (scope, session id) -> event id -> fingerprint
-        self._kept: dict[tuple[str, str], dict[str, Fingerprint]] = {}
-        self._count = 0  # sessions added since the last drop, and before it kept
-        self._limit = 1024
 
-    def __len__(self) -> int:
-        """How many events' fingerprints are kept (the remembered ones, and some forgotten
-        since the last drop)."""
-        return sum(len(ids) for ids in self._kept.values())
+    def keep(self, event_id: str, scope: str, kept: Fingerprint) -> None:
+        """Keep the fingerprint of an accepted event (:func:`fingerprint_of`) with it, while
+        it is remembered. (The lean replay gives it to the Sessionizer's door instead.)"""
+        if self.keeps:
+            self._group._set_note(event_id, scope, kept)
 
-    def remember(self, event: Event, session_id: str | None = None) -> None:
-        """Keep the fingerprint of an accepted event of ``session_id`` (by default, the session
-        ``session_of`` names)."""
-        if session_id is None:
-            session_id = self._session_of(event.id, event.scope, None)
-            assert session_id is not None, "remember an event once it is accepted"
-        self.keep(event.scope, session_id, event.id, fingerprint(event))
+    def remember(self, event: Event) -> None:
+        """Keep the fingerprint of an accepted event."""
+        self.keep(event.id, event.scope, fingerprint(event))
 
-    def keep(self, scope: str, session_id: str, event_id: str, kept: Fingerprint) -> None:
-        """Keep the fingerprint of an accepted event, given its scope, session and id."""
-        ids = self._kept.get((scope, session_id))
-        if ids is not None:
-            ids[event_id] = kept
-            return
-        self._kept[(scope, session_id)] = {event_id: kept}
-        self._count += 1
-        if self._count > self._limit:
-            self._drop_forgotten()
-
-    def _drop_forgotten(self) -> None:
-        """Drop the sessions the grouping forgot: a session's events are forgotten together,
-        so one of them tells (an id accepted again later names its new session). Amortised
-        O(1) per session."""
-        session_of = self._session_of
-        self._kept = {
-            key: ids
-            for key, ids in self._kept.items()
-            if session_of(next(iter(ids)), key[0], None) == key[1]
-        }
-        self._count = len(self._kept)
-        self._limit = 2 * self._count + 1024
-
-    def _fingerprint(self, scope: str, session_id: str, event_id: str) -> Fingerprint | None:
+    def _fingerprint(self, scope: str, event_id: str) -> Fingerprint | None:
         if self._lookup is not None:
             event = self._lookup(scope, event_id)
             return None if event is None else fingerprint(event)
-        ids = self._kept.get((scope, session_id))
-        return ids.get(event_id) if ids is not None else None
+        return self._group._note(event_id, scope)
 
     def repeated(self, event: Event, session_id: str) -> str | None:
         """A duplicate ``event`` (of ``session_id``): ``None`` if it says nothing new, else
         ``"output"`` once its output is recorded as the event's. Raises
         :class:`~sessionkit.ConflictingDuplicateError` naming the fields it contradicts."""
-        kept = self._fingerprint(event.scope, session_id, event.id)
+        kept = self._fingerprint(event.scope, event.id)
         if kept is None:  # not kept (a grouping restored from elsewhere): cannot compare
             return None
         differ, adds_output = compare(kept, fingerprint(event))
@@ -185,7 +170,7 @@ class Repeats:
         if not adds_output:
             return None
         assert event.output is not None
-        self._set_output(event.scope, session_id, event.id, event.output, event.at, kept)
+        self._set_output(event.scope, event.id, event.output, event.at, kept)
         return "output"
 
     def follow_up(self, output: OutputFollowUp) -> str:
@@ -193,23 +178,19 @@ class Repeats:
         :class:`~sessionkit.UnknownEventError` when the event is not remembered, and
         :class:`~sessionkit.ConflictingDuplicateError` when it already has another output."""
         session_id = self._session_of(output.id, output.scope, output.at)
-        kept = (
-            None if session_id is None else self._fingerprint(output.scope, session_id, output.id)
-        )
+        kept = None if session_id is None else self._fingerprint(output.scope, output.id)
         if session_id is None or kept is None:
             raise UnknownEventError(output.id, output.scope)
         if kept & _MASK:
             if kept & _MASK != _output_hash(output.output):
                 raise ConflictingDuplicateError(output.id, session_id, ("output",))
             return session_id
-        self._set_output(output.scope, session_id, output.id, output.output, output.at, kept)
+        self._set_output(output.scope, output.id, output.output, output.at, kept)
         return session_id
 
     def _set_output(
-        self, scope: str, session_id: str, event_id: str, text: str, at: datetime, kept: Fingerprint
+        self, scope: str, event_id: str, text: str, at: datetime, kept: Fingerprint
     ) -> None:
         if self._record_output is not None:
             self._record_output(event_id, text, scope, at)
-        if self.keeps:
-            ids = self._kept.setdefault((scope, session_id), {})
-            ids[event_id] = kept & ~_MASK | _output_hash(text)
+        self.keep(event_id, scope, kept & ~_MASK | _output_hash(text))

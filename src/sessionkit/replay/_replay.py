@@ -164,7 +164,7 @@ def _grouping(group: Sessionizer | Tracker | Grouper) -> tuple[Grouper, Repeats 
     """The function that groups batches, and what compares repeats (for the objects): a
     Tracker's store is asked for the events repeated, when it answers queries."""
     if isinstance(group, Sessionizer):
-        return group.feed_each, Repeats(group.session_of)
+        return group.feed_each, Repeats(group)
     if isinstance(group, Tracker):
         event_of = getattr(group.store, "event", None)  # a SessionQueries store's
         lookup = None
@@ -174,7 +174,7 @@ def _grouping(group: Sessionizer | Tracker | Grouper) -> tuple[Grouper, Repeats 
                 stored = event_of(event_id, scope)
                 return None if stored is None else stored.event
 
-        return group.track_each, Repeats(group.session_of, group.record_output, lookup)
+        return group.track_each, Repeats(group, lookup)
     return group, None
 
 
@@ -263,7 +263,7 @@ def _grouped(batch: list[LogEvent], group: Grouper, repeats: Repeats | None) -> 
             )
         elif not outcome.duplicate:
             if remember is not None:
-                remember(record.event, outcome.session_id)
+                remember(record.event)
             yield Replayed(record.source, record.line, outcome)
         elif repeats is None:
             yield Replayed(record.source, record.line, outcome)

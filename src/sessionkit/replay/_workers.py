@@ -37,7 +37,7 @@ from sessionkit.replay._readers import (
     LogReader,
     RejectedLine,
 )
-from sessionkit.replay._repeats import OutputFollowUp, fingerprint_of
+from sessionkit.replay._repeats import OutputFollowUp, fields_fingerprint
 from sessionkit.replay._sources import is_csv
 
 __all__ = ["read_apart", "why_not_apart"]
@@ -172,7 +172,7 @@ def _plain(record: LeanRecord) -> tuple[Any, ...]:
     if type(record) is LogFields:
         f = record.fields
         initiator = f[2]
-        kept = fingerprint_of(f[2], f[3], f[4], f[5], f[6], f[8], f[9], f[10])
+        kept = fields_fingerprint(f)
         who = (initiator.kind.value, initiator.id)
         return (
             _FIELDS, record.source, record.line, record.raw, f[0], f[1].isoformat(), f[7], who,

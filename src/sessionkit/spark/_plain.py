@@ -389,7 +389,7 @@ def _feed(  # long: one loop over the partition's events
     items: Iterable[Item], sessionizer: Sessionizer, rules: Rules
 ) -> Iterator[tuple[str, Outcome | SessionRow]]:
     last: dict[tuple[str, str], int] = {}  # open sessions: their last event's position
-    repeats = Repeats(sessionizer.session_of)
+    repeats = Repeats(sessionizer)
     for item in items:
         event = item.event
         if event is None:
@@ -402,7 +402,7 @@ def _feed(  # long: one loop over the partition's events
             continue
         if not assignment.duplicate:
             last[(event.scope, assignment.session_id)] = item.position
-            repeats.remember(event, assignment.session_id)
+            repeats.remember(event)
         for closed in assignment.closed:
             yield "s", session_row(closed, last.pop((closed.scope, closed.id)))
         if assignment.duplicate:
