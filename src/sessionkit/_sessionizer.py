@@ -128,7 +128,7 @@ class _Summary:
         self.horizon = horizon
         self.ended_at: datetime | None = None
         #: its events' ids, each with the note kept with it while it is remembered (``_place``)
-        self.event_ids: dict[str, int | None] = {}
+        self.event_ids: dict[str, bytes | None] = {}
         #: user keys whose latest event was put in this session (rule 5), to forget with it
         self.latest_keys: list[str] = []
 
@@ -323,14 +323,14 @@ class Sessionizer:
         when = at if at is not None else self._now
         return seen.id if when is None or when < seen.horizon else None
 
-    def _note(self, event_id: str, scope: str) -> int | None:
+    def _note(self, event_id: str, scope: str) -> bytes | None:
         """The note kept with a remembered event (``_place``), or ``None``: none kept, or
         the event not remembered."""
         state = self._scopes.get(scope)
         seen = state.events.get(event_id) if state is not None else None
         return None if seen is None else seen.event_ids[event_id]
 
-    def _set_note(self, event_id: str, scope: str, note: int) -> None:
+    def _set_note(self, event_id: str, scope: str, note: bytes) -> None:
         """Keep ``note`` with a remembered event instead of what was kept (nothing happens
         for an event not remembered)."""
         state = self._scopes.get(scope)
@@ -394,7 +394,7 @@ class Sessionizer:
         session_id: str | None,
         parent_id: str | None,
         ends_session: bool,
-        note: int | None = None,
+        note: bytes | None = None,
     ) -> Assignment | Placement | None:
         """The field-level door: decide where an event with these fields goes, and record it.
 

@@ -170,7 +170,7 @@ class KeptFields(NamedTuple):
     line: int
     fields: tuple[Any, ...]
     raw: bytes | str
-    kept: int
+    kept: bytes
     remap: Callable[[bytes | str, str, int], Event]
 
     def event(self) -> Event:

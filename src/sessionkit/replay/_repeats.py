@@ -13,6 +13,7 @@ a repeat's time says when it was sent again, or when its output came.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
@@ -52,12 +53,12 @@ RecordOutput = Callable[[str, str, str, datetime], object]
 _WHO = ("initiator", "target", "user_id", "session_id", "parent_id", "ends_session")
 _WHAT = ("input",)
 
-#: An event's fingerprint, in one integer (not a tuple: the garbage collector would scan a
-#: tuple per remembered event): 64-bit hashes of who sent it and where it belongs, of its input
-#: and of its output, the last two 0 when absent.
-Fingerprint = int
-_BITS = 64
-_MASK = (1 << _BITS) - 1
+#: An event's fingerprint, 24 bytes (not a tuple: the garbage collector would scan a tuple per
+#: remembered event): the hashes of who sent it and where it belongs, of its input and of its
+#: output, the last two 0 when absent (odd when present).
+Fingerprint = bytes
+_HASHES = struct.Struct("=qqq")
+_pack, _unpack = _HASHES.pack, _HASHES.unpack
 
 
 def fingerprint(event: Event) -> Fingerprint:
@@ -84,9 +85,11 @@ def fingerprint_of(
         None if target is None else id(target.kind), user_id, session_id, parent_id,
         ends_session,
     )  # fmt: skip
-    what = 0 if text_in is None else (hash(text_in) | 1) & _MASK
-    out = 0 if text_out is None else (hash(text_out) | 1) & _MASK
-    return (hash(who) & _MASK) << (2 * _BITS) | what << _BITS | out
+    return _pack(
+        hash(who),
+        0 if text_in is None else hash(text_in) | 1,
+        0 if text_out is None else hash(text_out) | 1,
+    )
 
 
 def fields_fingerprint(fields: EventFields) -> Fingerprint:
@@ -96,19 +99,19 @@ def fields_fingerprint(fields: EventFields) -> Fingerprint:
 
 
 def _output_hash(text: str) -> int:
-    return (hash(text) | 1) & _MASK
+    return hash(text) | 1
 
 
 def compare(kept: Fingerprint, repeat: Fingerprint) -> tuple[tuple[str, ...], bool]:
     """The fields where a repeat contradicts the kept event (as far as fingerprints tell), and
     whether it adds an output."""
+    kept_who, kept_what, kept_out = _unpack(kept)
+    who, what, out = _unpack(repeat)
     differ: tuple[str, ...] = ()
-    if (kept ^ repeat) >> (2 * _BITS):
+    if who != kept_who:
         differ += _WHO
-    what = (repeat >> _BITS) & _MASK
-    if what and what != (kept >> _BITS) & _MASK:
+    if what and what != kept_what:
         differ += _WHAT
-    out, kept_out = repeat & _MASK, kept & _MASK
     if out and kept_out and out != kept_out:
         differ += ("output",)
     return differ, bool(out) and not kept_out
@@ -181,8 +184,9 @@ class Repeats:
         kept = None if session_id is None else self._fingerprint(output.scope, output.id)
         if session_id is None or kept is None:
             raise UnknownEventError(output.id, output.scope)
-        if kept & _MASK:
-            if kept & _MASK != _output_hash(output.output):
+        kept_out = _unpack(kept)[2]
+        if kept_out:
+            if kept_out != _output_hash(output.output):
                 raise ConflictingDuplicateError(output.id, session_id, ("output",))
             return session_id
         self._set_output(output.scope, output.id, output.output, output.at, kept)
@@ -193,4 +197,5 @@ class Repeats:
     ) -> None:
         if self._record_output is not None:
             self._record_output(event_id, text, scope, at)
-        self.keep(event_id, scope, kept & ~_MASK | _output_hash(text))
+        who, what, _ = _unpack(kept)
+        self.keep(event_id, scope, _pack(who, what, _output_hash(text)))

@@ -237,13 +237,13 @@ class Tracker:
         assignments = (Assignment._make((Event.from_fields(f), *placed)) for f, placed in accepted)
         return Batch(rules, now, tuple(assignments))
 
-    def _note(self, event_id: str, scope: str) -> int | None:
+    def _note(self, event_id: str, scope: str) -> bytes | None:
         """:meth:`Sessionizer._note`: the note kept with a remembered event (not with those
         remembered again from the store: it keeps no notes)."""
         with self._lock:
             return self._sessionizer._note(event_id, scope)
 
-    def _set_note(self, event_id: str, scope: str, note: int) -> None:
+    def _set_note(self, event_id: str, scope: str, note: bytes) -> None:
         """:meth:`Sessionizer._set_note`."""
         with self._lock:
             self._sessionizer._set_note(event_id, scope, note)
