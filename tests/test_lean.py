@@ -254,6 +254,42 @@ def test_the_typed_reading_takes_the_usual_line_and_leaves_the_rest() -> None:
     assert len(TYPED) >= 4
 
 
+#: Initiators and event types of lines read one after another: who sent each line is looked
+#: up by the initiator's JSON text and the event type, where those alone say it.
+INITIATORS = [
+    {"type": "user", "name": "alice"},
+    {"name": "alice", "type": "user"},
+    {"type": "user", "name": ""},  # the user id names it
+    {"type": "agent", "name": "a1", "extra": [1, {"b": None}]},
+    {"type": "agent", "name": "a2", "extra": "x" * 300},  # too long to keep
+    {"type": 3, "name": "x"},
+    "user",
+    None,
+    [1],
+]
+EVENT_TYPES = ["user_agent", "agent_llm", None, 7, ["user_agent"], "nonsense"]
+
+
+@pytest.mark.decoders
+def test_who_sent_a_line_is_read_typed_as_the_mapper_reads_it() -> None:
+    typed = compile_typed(EventMapper())
+    assert typed is not None
+    records = [
+        {**USUAL, "initiator": initiator, "event_type": event_type, "metadata": {"user_id": user}}
+        for initiator in INITIATORS
+        for event_type in EVENT_TYPES
+        for user in ("alice", "bob")
+    ]
+    records += [{key: value for key, value in USUAL.items() if key != "initiator"}]
+    for record in records * 2:  # the second time, what was seen is looked up
+        got = mapped(lambda r, *where: typed(json.dumps(r).encode(), *where), record)
+        want = mapped(EventMapper().fields, record)  # a mapper that has seen nothing else
+        assert got is None or got == want
+    cached = typed.__globals__["senders"]
+    # alice's two spellings and a1, each by the event types that map (two names and none)
+    assert len(cached) == 3 * 3
+
+
 #: Lines whose oddity is in a field no layout reads, which msgspec skips unread.
 SKIPPED = [
     json.dumps(USUAL)[:-1].encode() + b', "note": ' + value + b"}"

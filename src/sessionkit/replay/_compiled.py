@@ -17,13 +17,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from sessionkit import EventFields
+from sessionkit import EventFields, Participant
 from sessionkit.replay._layout import (
     _NO_METADATA,
     EventMapper,
     _dig,
     _flag,
     _paths,
+    _said_alone,
     _text,
 )
 from sessionkit.replay._repeats import OutputFollowUp
@@ -55,7 +56,7 @@ def fields({argument}, source, line):
     ):
         return {otherwise}
     at = timestamps(raw_time)
-    sender, target = who(initiator, event_type, user_id)
+    sender, target = {who}
     {scope}
     return (
         event_id, at, sender, target, user_id, session_id, parent_id, scope,
@@ -66,6 +67,16 @@ def fields({argument}, source, line):
         else (NO_METADATA if metadata is None else check_metadata(metadata)),
     )
 """
+
+
+#: Who sent an event and to whom, from the initiator object and the event type.
+_WHO = "who(initiator, event_type, user_id)"
+#: The same from the initiator's JSON text, looked up first among those seen.
+_WHO_RAW = "senders.get((event_type, bytes(initiator))) or who(initiator, event_type, user_id)"
+
+
+#: The longest initiator text kept to look up who sent a line (bytes).
+_SHORT = 256
 
 
 #: How a typed reading starts: what msgspec does not decode into the structure is not mapped.
@@ -129,6 +140,7 @@ def compile_fields(mapper: EventMapper) -> FieldsOf:
         time=read(shape.time),
         unusual=shape.unusual,
         otherwise="generic(record, source, line)",
+        who=_WHO,
         scope=scope,
     )
     compiled: FieldsOf = _compiled(source, mapper, {"generic": mapper.fields, "dig": _dig})
@@ -140,7 +152,12 @@ def compile_typed(mapper: EventMapper) -> TypedFieldsOf | None:
     line into a typed structure of just the names the layout reads first, and maps it as
     :func:`compile_fields` maps the usual record; ``None`` for a line it does not map (not an
     object, not what msgspec reads, or unusual), which then takes the path of dicts. ``None``
-    itself without msgspec, for a layout not compiled, or one that reads three levels deep."""
+    itself without msgspec, for a layout not compiled, or one that reads three levels deep.
+
+    Where the initiator and the event type are top-level names read for nothing else, the
+    initiator is kept as its JSON text (``msgspec.Raw``, no dict built) and the event type
+    must be a string or absent (else the path of dicts reads the line): who sent a line is
+    then looked up by the two, and mapped by the mapper the first time."""
     try:
         import msgspec
     except ImportError:
@@ -154,9 +171,20 @@ def compile_typed(mapper: EventMapper) -> TypedFieldsOf | None:
     # A field per top-level name read, and per dotted name (a key that holds the dots itself).
     keys = sorted({part for name in names for part in (name.split(".")[0], name)})
     attribute = {key: f"f{index}" for index, key in enumerate(keys)}
+    types: dict[str, Any] = dict.fromkeys(keys, (Any, None))
+    senders: dict[tuple[str | None, bytes], tuple[Participant, Participant | None]] = {}
+    raw = _raw_initiator(mapper, names)
+    if raw is not None:  # who sent it: looked up by the initiator's JSON text and the event type
+        initiator, event_type = raw
+        types[initiator] = (msgspec.Raw, msgspec.Raw(b"null"))
+        types[event_type] = (str | None, None)
+        who = _WHO_RAW
+        who_of = _who_of_raw(mapper, senders, msgspec.json.Decoder().decode)
+    else:
+        who, who_of = _WHO, mapper._who
     record_type = msgspec.defstruct(
         "Record",
-        [(attribute[key], Any, None) for key in keys],
+        [(attribute[key], *types[key]) for key in keys],
         rename={attribute[key]: key for key in keys},
         gc=False,
     )
@@ -169,11 +197,53 @@ def compile_typed(mapper: EventMapper) -> TypedFieldsOf | None:
         time=read(shape.time),
         unusual=shape.unusual,
         otherwise="None",
+        who=who,
         scope=_typed_scope([read(name) for name in shape.scopes]),
     )
     decode = msgspec.json.Decoder(record_type).decode
-    typed: TypedFieldsOf = _compiled(source, mapper, {"decode": decode})
+    extra = {"decode": decode, "who": who_of, "senders": senders}
+    typed: TypedFieldsOf = _compiled(source, mapper, extra)
     return typed
+
+
+def _raw_initiator(mapper: EventMapper, names: list[str]) -> tuple[str, str] | None:
+    """The initiator's and the event type's names, when the typed reading may keep the
+    initiator as its JSON text: both are top-level names without alternatives, read for no
+    other field."""
+    layout = mapper.layout
+    initiator, event_type = layout.initiator, layout.event_type
+    for name in (initiator, event_type):
+        parents = [other for other in names if other.split(".")[0] == name]
+        if not name or "." in name or "," in name or parents != [name]:
+            return None
+    return initiator, event_type
+
+
+def _who_of_raw(
+    mapper: EventMapper,
+    senders: dict[tuple[str | None, bytes], tuple[Participant, Participant | None]],
+    decode: Callable[[Any], object],
+) -> Callable[[Any, str | None, str | None], tuple[Participant, Participant | None]]:
+    """``who`` for an initiator kept as its JSON text (``msgspec.Raw``): the mapper's, given
+    the object, and kept in ``senders`` by the text and the event type where they alone say
+    who sent the event (as the mapper caches them) and the text is short (the cache stays
+    small whatever the lines hold)."""
+
+    def who_of(
+        raw: Any, event_type: str | None, user_id: str | None
+    ) -> tuple[Participant, Participant | None]:
+        initiator = decode(raw)
+        found = mapper._who(initiator, event_type, user_id)
+        text = bytes(raw)
+        if (
+            len(text) <= _SHORT
+            and _said_alone(initiator, event_type)
+            and len(senders) < mapper.CACHE_LIMIT
+        ):
+            senders[(event_type, text)] = found
+        return found
+
+    return who_of
 
 
 def _typed_scope(reads: list[str]) -> str:

@@ -203,6 +203,21 @@ _NO_METADATA: dict[str, Any] = {}
 _TRUE = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
 
 
+def _said_alone(initiator: object, event_type: object) -> bool:
+    """Whether an initiator object and an event type alone say who sent an event and to whom:
+    an object whose kind and name are strings (the name not empty), and an event type that is
+    a string or absent. (What is said so may be cached by them.)"""
+    if type(initiator) is not dict:
+        return False
+    kind, name = initiator.get("type"), initiator.get("name")
+    return (
+        type(kind) is str
+        and type(name) is str
+        and bool(name)
+        and (event_type is None or type(event_type) is str)
+    )
+
+
 def _flag(value: object, name: str) -> bool:
     if value is None or value is False or value is True:
         return bool(value)
@@ -377,21 +392,14 @@ class EventMapper:
     ) -> tuple[Participant, Participant | None]:
         """The initiator and target, from the initiator object and the event type; cached
         when the object's kind and name are strings (then they alone say who sent it)."""
-        if type(initiator) is dict:
-            kind, name = initiator.get("type"), initiator.get("name")
-            if (
-                type(kind) is str
-                and type(name) is str
-                and name
-                and (event_type is None or type(event_type) is str)
-            ):
-                key = (event_type, kind, name)
-                found = self._senders.get(key)
-                if found is None:
-                    found = self._sender_and_target(initiator, event_type, user_id)
-                    if len(self._senders) < self.CACHE_LIMIT:
-                        self._senders[key] = found
-                return found
+        if _said_alone(initiator, event_type):
+            key = (event_type, initiator["type"], initiator["name"])  # type: ignore[index]
+            found = self._senders.get(key)
+            if found is None:
+                found = self._sender_and_target(initiator, event_type, user_id)
+                if len(self._senders) < self.CACHE_LIMIT:
+                    self._senders[key] = found
+            return found
         return self._sender_and_target(initiator, event_type, user_id)
 
     def _sender_and_target(
