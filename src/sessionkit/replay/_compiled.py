@@ -266,7 +266,7 @@ def _typed_scope(reads: list[str]) -> str:
 def _compiled(source: str, mapper: EventMapper, extra: dict[str, Any]) -> Any:
     """The function ``fields`` that ``source`` defines, with the mapper's steps at hand."""
     namespace: dict[str, Any] = {
-        "timestamps": mapper.timestamps,
+        "timestamps": mapper.timestamps.__call__,  # bound: no look-up of __call__ per line
         "who": mapper._who,
         "scope_of": mapper._scope,
         "check_metadata": mapper._metadata,
