@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sessionkit import (
     CloseReason,
@@ -13,13 +17,16 @@ from sessionkit import (
     OutOfOrderError,
     Participant,
     ParticipantKind,
+    RefusedEventError,
     Rules,
     SessionClosedError,
     SessionIdConflictError,
     Sessionizer,
     derive_session_id,
 )
+from sessionkit.testing import strategies as sk
 from tests.helpers import AGENT, ALICE, BOB, LLM, TOOL, US, at, ev
+from tests.strategies import rules_strategy
 
 DAY = timedelta(hours=24)
 WINDOW = timedelta(seconds=45)
@@ -526,3 +533,72 @@ class TestMemoryIsGivenBack:
         assert set(scope.latest) == {"hb"}
         assert len(scope.sessions) == 1 and sessionizer.open_session_count == 1
         assert len(sessionizer._by_horizon) == 1
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def outcome_of(sessionizer: Sessionizer, event: Event) -> object:
+    """What feeding ``event`` decides, without the event itself: its placement or the error."""
+    try:
+        return tuple(sessionizer.feed(event))[1:]
+    except RefusedEventError as error:
+        return type(error).__name__
+
+
+class TestTimeZones:
+    """Times in any zone are instants: in a zone with daylight saving time, 24 h of idle are 24
+    hours, and the hour that repeats in autumn goes forward."""
+
+    def test_the_idle_timeout_counts_real_hours_across_the_spring_change(self) -> None:
+        # Paris moves from +01:00 to +02:00 on 29 March 2026: noon to 13:00 is 24 hours.
+        start = datetime(2026, 3, 28, 12, 0, tzinfo=PARIS)
+        just_before = datetime(2026, 3, 29, 12, 59, 59, tzinfo=PARIS)
+        for later, opens in ((just_before, True), (just_before + timedelta(seconds=1), False)):
+            s = Sessionizer()
+            s.feed(attrs.evolve(ev("q1", 0, session_id="s1"), at=start))
+            if opens:
+                assert (
+                    s.feed(attrs.evolve(ev("q2", 0, session_id="s1"), at=later)).session_id == "s1"
+                )
+            else:
+                with pytest.raises(SessionClosedError):
+                    s.feed(attrs.evolve(ev("q2", 0, session_id="s1"), at=later))
+
+    def test_the_hour_that_repeats_in_autumn_goes_forward(self) -> None:
+        # Paris moves from +02:00 to +01:00 on 25 October 2026: 02:30 (the first) comes before
+        # 02:10 (the second), forty minutes later.
+        first = datetime(2026, 10, 25, 2, 30, tzinfo=PARIS)
+        second = datetime(2026, 10, 25, 2, 10, fold=1, tzinfo=PARIS)
+        s = Sessionizer()
+        s.feed(attrs.evolve(ev("q1"), at=first))
+        assert s.feed(attrs.evolve(ev("q2"), at=second)).rule is GroupingRule.NEW_SESSION
+        assert s.now == datetime(2026, 10, 25, 1, 10, tzinfo=timezone.utc)
+        assert s.advance(second.replace(second=1)) == ()  # still the second 02:10
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        rules_strategy,
+        st.sampled_from(["Europe/Paris", "America/New_York"]),
+        st.sampled_from(  # when the two zones' clocks change in 2026, in UTC
+            [
+                datetime(2026, 3, 8, 7),
+                datetime(2026, 3, 29, 1),
+                datetime(2026, 10, 25, 1),
+                datetime(2026, 11, 1, 6),
+            ]
+        ),
+        st.data(),
+    )
+    def test_a_stream_in_any_zone_is_grouped_as_in_utc(
+        self, rules: Rules, zone: str, change: datetime, data: st.DataObject
+    ) -> None:
+        start = change.replace(tzinfo=timezone.utc) - rules.idle_timeout / 2
+        events = data.draw(sk.streams(rules, max_size=30, scopes=2, start=start))
+        utc, zoned = Sessionizer(rules), Sessionizer(rules)
+        where = ZoneInfo(zone)
+        for event in events:
+            local = attrs.evolve(event, at=event.at.astimezone(where))
+            assert outcome_of(zoned, local) == outcome_of(utc, event)
+        assert zoned.now == utc.now
+        assert zoned.open_sessions() == utc.open_sessions()

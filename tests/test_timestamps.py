@@ -154,7 +154,10 @@ def test_assume_tz_gives_zoneless_times_an_iana_zone() -> None:
     assert parser("2026-03-02T10:00:00") == WHEN
     assert parser("2026-07-02T10:00:00") == datetime(2026, 7, 2, 8, 0, tzinfo=UTC)
     assert parser("2026-03-02T09:00:00Z") == WHEN  # a written zone wins
-    assert parser("2026-03-02T10:00:00").tzinfo == ZoneInfo("Europe/Paris")
+    # at the zone's offset then: a fixed offset, so times compare and add as instants
+    assert parser("2026-03-02T10:00:00").tzinfo == timezone(timedelta(hours=1))
+    assert parser("2026-07-02T10:00:00").tzinfo == timezone(timedelta(hours=2))
+    assert parser("2026-10-25T02:30:00").utcoffset() == timedelta(hours=2)  # the first 02:30
 
 
 def test_load_zone() -> None:

@@ -157,6 +157,26 @@ def test_the_command_writes_the_same_files_with_one_two_and_three_workers(
     assert runs[0][0]["rejected"] > 0 and runs[0][0]["outputs"] > 0
 
 
+def test_times_in_a_zone_with_daylight_saving_are_instants_in_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Paris moves to +02:00 on 29 March: the second prompt comes 23.5 hours after the first,
+    so session s1 is still open (24 hours idle), whichever process reads the times."""
+    log = tmp_path / "log.jsonl"
+    prompt = '{{"event_id": "{}", "timestamp": "{}", "session_id": "s1", "input": "hi", '
+    prompt += '"initiator": {{"type": "user", "name": "u"}}}}\n'
+    log.write_text(
+        prompt.format("a", "2026-03-28T12:00:00") + prompt.format("b", "2026-03-29T12:30:00")
+    )
+    runs = [
+        replayed(tmp_path, capsys, str(log), "--assume-tz", "Europe/Paris", "--workers", n)
+        for n in ("1", "2")
+    ]
+    assert [run[0].pop("processes") for run in runs] == [1, 2]
+    assert runs[1] == runs[0]
+    assert runs[0][0]["accepted"] == 2 and runs[0][0]["rejected"] == 0
+
+
 def test_the_command_says_when_it_reads_in_one_process(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

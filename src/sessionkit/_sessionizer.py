@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from sessionkit._errors import (
@@ -182,6 +182,17 @@ Placement = tuple[
 ]
 
 
+def _fixed(at: datetime) -> datetime:
+    """``at`` at its fixed UTC offset. Python compares and adds two times of one zone as the
+    clock on the wall reads them, so in a zone with daylight saving time (``zoneinfo``) 24 h
+    of idle would last 23 or 25 h, and the hour that repeats would go back in time: at a fixed
+    offset they are instants, as the rules mean them."""
+    offset = at.utcoffset()
+    assert offset is not None  # an Event's time, or what advance() checked
+    return at.replace(tzinfo=_UTC if not offset else timezone(offset), fold=0)
+
+
+_UTC = timezone.utc
 _NONE_CLOSED: tuple[SessionSummary, ...] = ()
 _NO_SESSIONS: dict[str, _Summary] = {}
 _CLOSED, _IDLE, _ENDED = SessionStatus.CLOSED, CloseReason.IDLE, CloseReason.ENDED
@@ -410,6 +421,8 @@ class Sessionizer:
         accepted event for as long as it is remembered (:meth:`_note`): a replay's fingerprint
         of what the event said, to compare repeats of its id with.
         """
+        if at.tzinfo is not _UTC and type(at.tzinfo) is not timezone:  # a zone with rules
+            at = _fixed(at)
         state = self._scopes.get(scope)
         # Rule 1: a duplicate of a remembered event changes nothing (not even the time). Events
         # past their horizon at ``now`` are already forgotten, so only ``at`` needs checking.
@@ -547,6 +560,7 @@ class Sessionizer:
         """
         if not isinstance(now, datetime) or now.utcoffset() is None:
             raise TypeError(f"advance() needs a timezone-aware datetime, not {now!r}")
+        now = _fixed(now)
         if self._now is not None and now < self._now:
             raise OutOfOrderError(None, now, self._now)
         self._now = now

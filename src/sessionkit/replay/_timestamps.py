@@ -116,7 +116,10 @@ class TimestampParser:
                         "assume_tz)",
                     )
                 at = at.replace(tzinfo=self.assume_tz)
-                at.utcoffset()  # a zone's rules may not reach the year 9999
+            if type(at.tzinfo) is not timezone:  # a zone with rules: the offset it has then
+                offset = at.utcoffset()  # (a zone's rules may not reach the year 9999)
+                assert offset is not None
+                at = at.replace(tzinfo=timezone(offset) if offset else timezone.utc, fold=0)
             in_range = EARLIEST <= at <= LATEST
         except LogLineError:
             raise
