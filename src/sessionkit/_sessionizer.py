@@ -522,8 +522,11 @@ class Sessionizer:
             target.last_input_at = at
             target.horizon = horizon
             is_header = False
-            # Rule 11: the thread parent is the linked event if it is in this session already.
-            if parent_id is not None and state.events.get(parent_id) is target:
+            # Rule 11: the thread parent is the linked event if it is in this session already
+            # (as rule 4 found it, when it placed the event).
+            if rule is _PARENT_LINK or (
+                parent_id is not None and state.events.get(parent_id) is target
+            ):
                 thread_parent = parent_id
             else:
                 thread_parent = target.header_id

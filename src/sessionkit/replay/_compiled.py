@@ -249,17 +249,16 @@ def _who_of_raw(
 def _typed_scope(reads: list[str]) -> str:
     """The typed reading's scope: the first scope name present, if it holds a non-empty
     string; none present, the default scope. Anything else (a number, an empty string) the
-    path of dicts reads."""
+    path of dicts reads. (Written out name by name: no tuple and loop per line.)"""
     if not reads:
         return 'scope = ""'
+    present = "".join(f"\n    if scope is None:\n        scope = {read}" for read in reads[1:])
     return (
-        'scope = ""'
-        f"\n    for _s in ({', '.join(reads)},):"
-        "\n        if _s is not None:"
-        "\n            if type(_s) is not str or not _s:"
-        "\n                return None"
-        "\n            scope = _s"
-        "\n            break"
+        f"scope = {reads[0]}{present}"
+        "\n    if scope is None:"
+        '\n        scope = ""'
+        "\n    elif type(scope) is not str or not scope:"
+        "\n        return None"
     )
 
 

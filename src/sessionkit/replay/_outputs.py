@@ -6,7 +6,6 @@ import csv
 import json
 import os
 from collections.abc import Callable
-from functools import partial
 from types import TracebackType
 from typing import IO, TypeVar
 
@@ -62,7 +61,7 @@ class AssignmentWriter(_Output):
         if name.endswith(".csv"):
             writerow = csv.writer(self._file, lineterminator="\n").writerow
             writerow(("event_id", "session_id"))
-            self._pair = partial(_csv_pair, self._file.write, writerow)
+            self._pair = _csv_pairs(self._file.write, writerow)
 
     def write(self, outcome: Replayed) -> None:
         """Write one outcome (duplicates are skipped)."""
@@ -118,19 +117,21 @@ class AssignmentWriter(_Output):
         )
 
 
-def _csv_pair(
-    write: Callable[[str], object],
-    writerow: Callable[[tuple[str, str]], object],
-    event_id: str,
-    session_id: str,
-) -> None:
-    """One ``event_id,session_id`` row: ids that need no quoting written as they are (what
-    the ``csv`` module writes for them, without its call), the others by ``writerow``."""
-    both = event_id + session_id
-    if "," in both or '"' in both or "\n" in both or "\r" in both:  # may be quoted
-        writerow((event_id, session_id))
-    else:
-        write(f"{event_id},{session_id}\n")
+def _csv_pairs(
+    write: Callable[[str], object], writerow: Callable[[tuple[str, str]], object]
+) -> Callable[[str, str], None]:
+    """The function that writes one ``event_id,session_id`` row: ids that need no quoting
+    written as they are (what the ``csv`` module writes for them, without its call), the
+    others by ``writerow``."""
+
+    def pair(event_id: str, session_id: str) -> None:
+        both = event_id + session_id
+        if "," in both or '"' in both or "\n" in both or "\r" in both:  # may be quoted
+            writerow((event_id, session_id))
+        else:
+            write(f"{event_id},{session_id}\n")
+
+    return pair
 
 
 class SessionWriter(_Output):
