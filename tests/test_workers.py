@@ -4,6 +4,7 @@ two or three workers."""
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import io
 import json
@@ -112,6 +113,15 @@ def test_closing_early_ends_the_child() -> None:
     assert len(set(multiprocessing.active_children()) - before) == 1
     records.close()  # the child, blocked sending the rest, is ended
     assert set(multiprocessing.active_children()) <= before
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="a pipe's size is Linux's")
+def test_the_pipe_holds_two_messages() -> None:
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+    with receiving, sending:
+        assert fcntl.fcntl(sending.fileno(), fcntl.F_GETPIPE_SZ) < 1 << 20
+        workers._widen(sending)
+        assert fcntl.fcntl(sending.fileno(), fcntl.F_GETPIPE_SZ) == 1 << 20
 
 
 def test_what_cannot_be_read_apart_says_why(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ import multiprocessing
 import sys
 import traceback
 from collections.abc import Callable, Generator, Iterator
+from contextlib import suppress
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from multiprocessing.connection import Connection
@@ -78,6 +79,7 @@ def read_apart(reader: LogReader) -> Generator[LeanRecord, None, None]:
         raise ValueError(f"the log cannot be read apart: {why_not}")
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
+    _widen(sending)
     sys.stdout.flush()  # the child flushes the standard streams it inherits when it ends
     sys.stderr.flush()
     child = context.Process(target=_read, args=(reader, sending, receiving), daemon=True)
@@ -92,6 +94,22 @@ def read_apart(reader: LogReader) -> Generator[LeanRecord, None, None]:
         if not ended:  # closed early, or failed: the child may be waiting to send
             child.terminate()
         child.join()
+
+
+def _widen(pipe: Connection) -> None:
+    """Let the pipe hold two messages (1 MiB, as much as Linux lets any process ask for): the
+    child sends the next while this process groups, instead of waiting until it reads (about
+    a tenth faster). Where that cannot be asked, the pipe stays as it is."""
+    import fcntl  # this runs where fork does: POSIX
+
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux
+    if set_size is not None:
+        with suppress(OSError):
+            fcntl.fcntl(pipe.fileno(), set_size, _PIPE_BYTES)
+
+
+#: The size asked for the pipe (the most ``/proc/sys/fs/pipe-max-size`` allows by default).
+_PIPE_BYTES = 1 << 20
 
 
 def _received(reader: LogReader, receiving: Connection) -> Iterator[LeanRecord]:
