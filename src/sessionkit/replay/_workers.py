@@ -200,12 +200,13 @@ def _read(reader: LogReader, sending: Connection, parents: Connection) -> None:
 def _time(at: datetime) -> tuple[bytes, int | None]:
     """A time as ``marshal`` data: the bytes ``pickle`` keeps of it (``datetime(state, tz)``
     makes it again, eight times faster than ``isoformat`` and ``fromisoformat``), and its UTC
-    offset in microseconds (``None`` for UTC; a replay's times have fixed offsets)."""
+    offset in microseconds (``None`` for UTC). The time comes back at that fixed offset, as
+    the time parser gives every time (and as the Sessionizer takes one of a zone with rules)."""
     state: bytes = cast(tuple[Any, tuple[bytes, ...]], at.__reduce__())[1][0]
     if at.tzinfo is timezone.utc:
         return state, None
     offset = at.utcoffset()
-    assert offset is not None and type(at.tzinfo) is timezone
+    assert offset is not None  # a replay's times are aware
     return state, offset // _MICROSECOND
 
 
