@@ -349,7 +349,7 @@ def test_a_fingerprint_is_kept_with_its_event_and_forgotten_with_it() -> None:
             with pytest.raises(UnknownEventError):
                 repeats.follow_up(OutputFollowUp(f"q{n - 1440}", at(60 * n), "x"))
     assert repeats.follow_up(OutputFollowUp("q2000", at(60 * 3000), "x"))
-    assert sum(len(s.event_ids) for s in sessionizer._by_horizon) == 1440
+    assert sum(len(s.notes or ()) for s in sessionizer._by_horizon) == 1440
 
 
 def test_a_conflict_is_a_refusal_that_names_the_fields() -> None:

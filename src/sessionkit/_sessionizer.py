@@ -106,6 +106,7 @@ class _Summary:
         "id",
         "last_input_at",
         "latest_keys",
+        "notes",
         "scope",
         "started_at",
     )
@@ -127,8 +128,9 @@ class _Summary:
         self.last_input_at = at
         self.horizon = horizon
         self.ended_at: datetime | None = None
-        #: its events' ids, each with the note kept with it while it is remembered (``_place``)
-        self.event_ids: dict[str, bytes | None] = {}
+        self.event_ids: list[str] = []
+        #: the notes kept with its events (``_place``), once one is: most callers keep none
+        self.notes: dict[str, bytes] | None = None
         #: user keys whose latest event was put in this session (rule 5), to forget with it
         self.latest_keys: list[str] = []
 
@@ -339,7 +341,8 @@ class Sessionizer:
         the event not remembered."""
         state = self._scopes.get(scope)
         seen = state.events.get(event_id) if state is not None else None
-        return None if seen is None else seen.event_ids[event_id]
+        notes = seen.notes if seen is not None else None
+        return None if notes is None else notes.get(event_id)
 
     def _set_note(self, event_id: str, scope: str, note: bytes) -> None:
         """Keep ``note`` with a remembered event instead of what was kept (nothing happens
@@ -347,7 +350,9 @@ class Sessionizer:
         state = self._scopes.get(scope)
         seen = state.events.get(event_id) if state is not None else None
         if seen is not None:
-            seen.event_ids[event_id] = note
+            if seen.notes is None:
+                seen.notes = {}
+            seen.notes[event_id] = note
 
     def feed(self, event: Event) -> Assignment:
         """Decide which session ``event`` belongs to, and record it.
@@ -530,7 +535,13 @@ class Sessionizer:
                 thread_parent = parent_id
             else:
                 thread_parent = target.header_id
-        target.event_ids[event_id] = note
+        target.event_ids.append(event_id)
+        if note is not None:
+            notes = target.notes
+            if notes is None:
+                target.notes = {event_id: note}
+            else:
+                notes[event_id] = note
         state.events[event_id] = target
         # Rule 5: every accepted event becomes its user key's latest (_rules.user_key, inlined).
         key = user_id if user_id is not None else initiator.id
@@ -668,7 +679,7 @@ class Sessionizer:
             for event_id in event_ids:
                 if event_id in state.events:
                     raise ValueError(f"event {event_id!r} is in two sessions")
-                summary.event_ids[event_id] = None
+                summary.event_ids.append(event_id)
                 state.events[event_id] = summary
             self._by_horizon[summary] = None
         if self._by_horizon:
@@ -696,7 +707,7 @@ class Sessionizer:
                 s.report(SessionStatus.OPEN, None)
                 if s.ended_at is None
                 else s.report(_CLOSED, _ENDED),
-                list(s.event_ids),
+                s.event_ids,
             )
             for s in self._by_horizon
         ]

@@ -52,7 +52,7 @@ def write_snapshot(sessionizer: Sessionizer) -> dict[str, Any]:
                 "started_at": summary.started_at.isoformat(),
                 "last_input_at": summary.last_input_at.isoformat(),
                 "ended_at": _time(summary.closed_at),
-                "event_ids": event_ids,
+                "event_ids": list(event_ids),
             }
             for summary, event_ids in sessionizer._remembered()
         ],
