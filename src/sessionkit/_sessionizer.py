@@ -134,6 +134,13 @@ class _Summary:
         #: user keys whose latest event was put in this session (rule 5), to forget with it
         self.latest_keys: list[str] = []
 
+    def keep_note(self, event_id: str, note: bytes) -> None:
+        """Keep ``note`` with one of its events (``Sessionizer._place``)."""
+        if self.notes is None:
+            self.notes = {event_id: note}
+        else:
+            self.notes[event_id] = note
+
     # The definitions of ``_rules.py``, written against the cached horizon.
     def is_open_at(self, at: datetime) -> bool:
         """``_rules.is_open_at``: not ended, and the horizon not yet come."""
@@ -329,8 +336,7 @@ class Sessionizer:
 
         .. versionadded:: 0.3.0
         """
-        state = self._scopes.get(scope)
-        seen = state.events.get(event_id) if state is not None else None
+        seen = self._seen(event_id, scope)
         if seen is None:
             return None
         when = at if at is not None else self._now
@@ -339,20 +345,21 @@ class Sessionizer:
     def _note(self, event_id: str, scope: str) -> bytes | None:
         """The note kept with a remembered event (``_place``), or ``None``: none kept, or
         the event not remembered."""
-        state = self._scopes.get(scope)
-        seen = state.events.get(event_id) if state is not None else None
+        seen = self._seen(event_id, scope)
         notes = seen.notes if seen is not None else None
         return None if notes is None else notes.get(event_id)
 
     def _set_note(self, event_id: str, scope: str, note: bytes) -> None:
         """Keep ``note`` with a remembered event instead of what was kept (nothing happens
         for an event not remembered)."""
-        state = self._scopes.get(scope)
-        seen = state.events.get(event_id) if state is not None else None
+        seen = self._seen(event_id, scope)
         if seen is not None:
-            if seen.notes is None:
-                seen.notes = {}
-            seen.notes[event_id] = note
+            seen.keep_note(event_id, note)
+
+    def _seen(self, event_id: str, scope: str) -> _Summary | None:
+        """The session of an event the Sessionizer holds (past its horizon or not)."""
+        state = self._scopes.get(scope)
+        return state.events.get(event_id) if state is not None else None
 
     def feed(self, event: Event) -> Assignment:
         """Decide which session ``event`` belongs to, and record it.
@@ -536,7 +543,7 @@ class Sessionizer:
             else:
                 thread_parent = target.header_id
         target.event_ids.append(event_id)
-        if note is not None:
+        if note is not None:  # target.keep_note, inlined
             notes = target.notes
             if notes is None:
                 target.notes = {event_id: note}
