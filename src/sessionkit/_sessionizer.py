@@ -384,11 +384,13 @@ class Sessionizer:
 
     def _refusal(self, event: Event) -> RefusedEventError:
         """The error that refuses ``event``, which the field-level door refused: the Event fed
-        (a refusal changes nothing), for an error that names it."""
+        (a refusal changes nothing), for an error that names it. The error comes without its
+        traceback: a value, which would otherwise hold the caller's frame, and so the caller's
+        list of results holding the error (a cycle only the garbage collector frees)."""
         try:
             self.feed(event)
         except RefusedEventError as error:
-            return error
+            return error.with_traceback(None)
         raise AssertionError(f"the door refused event {event.id!r}, feed did not")
 
     def feed_each(self, events: Iterable[Event]) -> list[Assignment | RefusedEventError]:

@@ -208,19 +208,26 @@ def _set_up(options: argparse.Namespace, stack: ExitStack) -> _Replay:
 
 @contextmanager
 def _long_lived_state() -> Iterator[None]:
-    """Spare the garbage collector the replay's long-lived state: what set-up made is frozen
-    (never scanned again) and young collections come every 50,000 allocations instead of 700,
-    so fewer of them promote and rescan the sessions being grouped (a few percent of a replay;
-    docs/performance.md). The command owns the process; both are undone at the end."""
+    """Spare the garbage collector the replay's long-lived state: what set-up made is frozen,
+    and so is whatever survives a young collection (``_freeze_survivors``), so each object is
+    scanned once, while it is new and in the cache, and never again as the sessions being
+    grouped pile up (docs/performance.md). Cycles that die young are still collected; no line
+    of a replay leaves one behind (tests/test_cli.py). The command owns the process; both are
+    undone at the end."""
     gc.collect()
     gc.freeze()
-    thresholds = gc.get_threshold()
-    gc.set_threshold(50_000, 50, 100)
+    gc.callbacks.append(_freeze_survivors)
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
+        gc.callbacks.remove(_freeze_survivors)
         gc.unfreeze()
+
+
+def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
+    """After a young collection, freeze what survived it (``gc.freeze`` only moves lists)."""
+    if phase == "stop" and info["generation"] == 0:
+        gc.freeze()
 
 
 def _loop(replay: _Replay, options: argparse.Namespace) -> tuple[ReplaySummary, float]:

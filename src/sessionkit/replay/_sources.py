@@ -18,6 +18,10 @@ __all__ = ["STDIN", "LogFile", "is_csv", "open_log", "source_name"]
 #: The path that means standard input.
 STDIN = "-"
 
+#: How much of a file is read at a time (a file system's block, often 4 KiB, would cost a
+#: system call every dozen lines).
+_BUFFER = 1 << 16
+
 #: The first bytes of each compressed format, and how to open it.
 _COMPRESSED: tuple[tuple[bytes, Callable[[BinaryIO], BinaryIO]], ...] = (
     (b"\x1f\x8b", lambda raw: cast(BinaryIO, gzip.GzipFile(fileobj=raw, mode="rb"))),
@@ -102,5 +106,5 @@ def open_log(
         stream = stdin if stdin is not None else sys.stdin.buffer
         yield LogFile(stream, stdin_name if stdin_name is not None else source_name(path))
         return
-    with open(path, "rb") as raw:
+    with open(path, "rb", buffering=_BUFFER) as raw:
         yield LogFile(raw, source_name(path))
