@@ -287,7 +287,29 @@ def test_who_sent_a_line_is_read_typed_as_the_mapper_reads_it() -> None:
         assert got is None or got == want
     cached = typed.__globals__["senders"]
     # alice's two spellings and a1, each by the event types that map (two names and none)
-    assert len(cached) == 3 * 3
+    assert sorted(cached, key=str) == sorted(["user_agent", "agent_llm", None], key=str)
+    assert [len(texts) for texts in cached.values()] == [3, 3, 3]
+    assert not typed.__globals__["NONE_SEEN"]
+
+
+@pytest.mark.decoders
+def test_who_sent_a_line_is_kept_for_so_many_texts_in_all() -> None:
+    """The typed reading keeps at most the mapper's ``CACHE_LIMIT`` initiator texts, whatever
+    the event types; a line past the limit is still read right."""
+    mapper = EventMapper()
+    mapper.CACHE_LIMIT = 5
+    typed = compile_typed(mapper)
+    assert typed is not None
+    for n in range(8):
+        for event_type in ("user_agent", "agent_llm"):
+            kind = "user" if event_type == "user_agent" else "agent"
+            record = {**USUAL, "event_type": event_type,
+                      "initiator": {"type": kind, "name": f"n{n}"}}  # fmt: skip
+            fields = typed(json.dumps(record).encode(), "log", 1)
+            assert fields is not None
+            assert fields[2] == Participant(ParticipantKind(kind), f"n{n}")
+    cached = typed.__globals__["senders"]
+    assert sum(len(texts) for texts in cached.values()) == 5
 
 
 #: Lines whose oddity is in a field no layout reads, which msgspec skips unread.

@@ -71,12 +71,21 @@ def fields({argument}, source, line):
 
 #: Who sent an event and to whom, from the initiator object and the event type.
 _WHO = "who(initiator, event_type, user_id)"
-#: The same from the initiator's JSON text, looked up first among those seen.
-_WHO_RAW = "senders.get((event_type, bytes(initiator))) or who(initiator, event_type, user_id)"
+#: The same from the initiator's JSON text, looked up first among those seen (by event type,
+#: then text: no tuple to build and hash per line).
+_WHO_RAW = (
+    "senders.get(event_type, NONE_SEEN).get(bytes(initiator))"
+    " or who(initiator, event_type, user_id)"
+)
 
 
 #: The longest initiator text kept to look up who sent a line (bytes).
 _SHORT = 256
+
+#: Who sent a line and to whom, by event type and then by the initiator's JSON text.
+_Senders = dict[str | None, dict[bytes, tuple[Participant, Participant | None]]]
+#: What ``senders`` gives for an event type not seen (never written to).
+_NONE_SEEN: dict[bytes, tuple[Participant, Participant | None]] = {}
 
 
 #: How a typed reading starts: what msgspec does not decode into the structure is not mapped.
@@ -172,7 +181,7 @@ def compile_typed(mapper: EventMapper) -> TypedFieldsOf | None:
     keys = sorted({part for name in names for part in (name.split(".")[0], name)})
     attribute = {key: f"f{index}" for index, key in enumerate(keys)}
     types: dict[str, Any] = dict.fromkeys(keys, (Any, None))
-    senders: dict[tuple[str | None, bytes], tuple[Participant, Participant | None]] = {}
+    senders: _Senders = {}
     raw = _raw_initiator(mapper, names)
     if raw is not None:  # who sent it: looked up by the initiator's JSON text and the event type
         initiator, event_type = raw
@@ -201,7 +210,7 @@ def compile_typed(mapper: EventMapper) -> TypedFieldsOf | None:
         scope=_typed_scope([read(name) for name in shape.scopes]),
     )
     decode = msgspec.json.Decoder(record_type).decode
-    extra = {"decode": decode, "who": who_of, "senders": senders}
+    extra = {"decode": decode, "who": who_of, "senders": senders, "NONE_SEEN": _NONE_SEEN}
     typed: TypedFieldsOf = _compiled(source, mapper, extra)
     return typed
 
@@ -221,26 +230,26 @@ def _raw_initiator(mapper: EventMapper, names: list[str]) -> tuple[str, str] | N
 
 def _who_of_raw(
     mapper: EventMapper,
-    senders: dict[tuple[str | None, bytes], tuple[Participant, Participant | None]],
+    senders: _Senders,
     decode: Callable[[Any], object],
 ) -> Callable[[Any, str | None, str | None], tuple[Participant, Participant | None]]:
     """``who`` for an initiator kept as its JSON text (``msgspec.Raw``): the mapper's, given
     the object, and kept in ``senders`` by the text and the event type where they alone say
     who sent the event (as the mapper caches them) and the text is short (the cache stays
-    small whatever the lines hold)."""
+    small whatever the lines hold: ``CACHE_LIMIT`` texts in all)."""
+    kept = 0
 
     def who_of(
         raw: Any, event_type: str | None, user_id: str | None
     ) -> tuple[Participant, Participant | None]:
+        nonlocal kept
         initiator = decode(raw)
         found = mapper._who(initiator, event_type, user_id)
         text = bytes(raw)
-        if (
-            len(text) <= _SHORT
-            and _said_alone(initiator, event_type)
-            and len(senders) < mapper.CACHE_LIMIT
-        ):
-            senders[(event_type, text)] = found
+        if len(text) <= _SHORT and _said_alone(initiator, event_type) and kept < mapper.CACHE_LIMIT:
+            of_type = senders.setdefault(event_type, {})
+            kept += text not in of_type
+            of_type[text] = found
         return found
 
     return who_of
