@@ -248,7 +248,8 @@ def _who_of_raw(
         text = bytes(raw)
         if len(text) <= _SHORT and _said_alone(initiator, event_type) and kept < mapper.CACHE_LIMIT:
             of_type = senders.setdefault(event_type, {})
-            kept += text not in of_type
+            if text not in of_type:
+                kept += 1
             of_type[text] = found
         return found
 
