@@ -75,6 +75,36 @@ def test_a_synthetic_log_in_several_files_reads_apart_the_same(tmp_path: Path) -
     assert here[-3] == 5000
 
 
+def test_events_of_one_block_in_several_zones_and_sources_read_apart_the_same(
+    tmp_path: Path,
+) -> None:
+    """Events go to this process a block of columns at a time: a block whose times are in UTC
+    and at other offsets alike, whose initiators are new halfway, and that two sources and an
+    output sent alone cut, comes back event by event as read here."""
+    records = [_read(line) for line in EXAMPLE.read_text().splitlines()[:120]]
+    for n, record in enumerate(records):
+        if type(record) is dict and n % 3 == 1 and str(record.get("timestamp")).endswith("Z"):
+            record["timestamp"] = record["timestamp"][:-1] + "+02:00"
+    lines = [json.dumps(record) + "\n" for record in records]
+    lines.insert(30, json.dumps({"event_id": "x1", "timestamp": "2026-03-02T09:00:00Z",
+                                 "output": "set alone"}) + "\n")  # fmt: skip
+    (tmp_path / "a.jsonl").write_text("".join(lines[:60]))
+    (tmp_path / "b.jsonl").write_text("".join(lines[60:]))
+    here, apart = both(lambda: LogReader([tmp_path / "a.jsonl", tmp_path / "b.jsonl"]), 3600)
+    assert apart == here
+    kept = [r for r in read_apart(LogReader([tmp_path / "a.jsonl"])) if type(r) is KeptFields]
+    assert {r.fields[1].utcoffset() for r in kept} == {timedelta(0), timedelta(hours=2)}
+    assert len({r.fields[2] for r in kept}) > 3
+
+
+def _read(line: str) -> Any:
+    """A line's record; a line that is no JSON (the example's truncated one) as a string."""
+    try:
+        return json.loads(line)
+    except ValueError:
+        return line
+
+
 def test_spans_of_a_document_read_apart_the_same() -> None:
     layout = LogLayout.preset("otel")
     here, apart = both(lambda: LogReader([ROOT / "examples" / "traces.json"], layout=layout))
@@ -100,7 +130,7 @@ def test_an_error_in_the_child_is_raised_with_its_traceback(
     def broken(record: object) -> tuple[object, ...]:
         raise OSError("the disk went away")
 
-    monkeypatch.setattr(workers, "_plain", broken)  # the forked child has it too
+    monkeypatch.setattr(workers, "_row", broken)  # the forked child has it too
     with pytest.raises(RuntimeError, match=r"(?s)child process.*the disk went away"):
         list(read_apart(LogReader(["-"], stdin=io.BytesIO(EXAMPLE.read_bytes()))))
 
