@@ -81,7 +81,7 @@ def test_events_of_one_block_in_several_zones_and_sources_read_apart_the_same(
     """Events go to this process a block of columns at a time: a block whose times are in UTC
     and at other offsets alike, whose initiators are new halfway, and that two sources and an
     output sent alone cut, comes back event by event as read here."""
-    records = [_read(line) for line in EXAMPLE.read_text().splitlines()[:120]]
+    records = [_parsed(line) for line in EXAMPLE.read_text().splitlines()[:120]]
     for n, record in enumerate(records):
         if type(record) is dict and n % 3 == 1 and str(record.get("timestamp")).endswith("Z"):
             record["timestamp"] = record["timestamp"][:-1] + "+02:00"
@@ -97,7 +97,7 @@ def test_events_of_one_block_in_several_zones_and_sources_read_apart_the_same(
     assert len({r.fields[2] for r in kept}) > 3
 
 
-def _read(line: str) -> Any:
+def _parsed(line: str) -> Any:
     """A line's record; a line that is no JSON (the example's truncated one) as a string."""
     try:
         return json.loads(line)
